@@ -1,0 +1,45 @@
+"""vis_widgets.core: a compiled TF2 / Keras 3 port of keras-vis's Optimizer.
+
+TensorFlow, Keras and numpy only: nothing here imports ipywidgets,
+traitlets, matplotlib or the `vis_widgets` UI.
+
+Example:
+    ```python
+    from vis_widgets.core import ActivationMaximization, LPNorm, Optimizer, TotalVariation
+
+    x = model.inputs[0]
+    opt = Optimizer(x, [(ActivationMaximization(model.layers[-1], 3), 1.0),
+                        (LPNorm(x), 10.0), (TotalVariation(x), 10.0)])
+    img, grads, wrt_value = opt.minimize(max_iter=200)
+    ```
+"""
+
+from . import grad_modifiers
+from .callbacks import GifGenerator, History, OptimizerCallback, Print
+from .input_modifiers import InputModifier, Jitter
+from .losses import ActivationMaximization, Loss
+from .optimizer import Optimizer
+from .regularizers import LPNorm, TotalVariation
+from .utils import deprocess_input, get_num_filters, normalize, stitch_images
+from .visualization import visualize_activation, visualize_activation_with_losses
+
+__all__ = [
+    "ActivationMaximization",
+    "GifGenerator",
+    "History",
+    "InputModifier",
+    "Jitter",
+    "LPNorm",
+    "Loss",
+    "Optimizer",
+    "OptimizerCallback",
+    "Print",
+    "TotalVariation",
+    "deprocess_input",
+    "get_num_filters",
+    "grad_modifiers",
+    "normalize",
+    "stitch_images",
+    "visualize_activation",
+    "visualize_activation_with_losses",
+]

@@ -1,0 +1,198 @@
+"""Callbacks: what happens after each iteration (keras-vis's `vis/callbacks.py`).
+
+Display belongs here, never in the engine loop. The optimizer calls, per run:
+`set_optimizer(optimizer, params)`, `on_begin()`, then
+`callback(i, named_losses, overall_loss, grads, wrt_value)` after every
+iteration, and `on_end()` exactly once, also when the run fails or is stopped.
+"""
+
+import pprint
+
+from .utils import check_range, image_grid, to_display_image, upscale
+
+
+class OptimizerCallback:
+    """Base class of the optimizer's callbacks; every hook is a no-op.
+
+    Attributes:
+        optimizer: the `Optimizer` running this callback (set before
+            `on_begin`), so a callback can read e.g. `per_sample_losses`.
+        params: `{"max_iter": int, "batch_size": int}` for the current run.
+
+    Example:
+        ```python
+        class StopBelow(OptimizerCallback):
+            def __init__(self, threshold):
+                self.threshold = threshold
+
+            def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+                if overall_loss < self.threshold:
+                    self.optimizer.stop()
+        ```
+    """
+
+    optimizer = None
+    params = None
+
+    def set_optimizer(self, optimizer, params):
+        """Called by the optimizer before `on_begin` of each run."""
+        self.optimizer = optimizer
+        self.params = dict(params)
+
+    def on_begin(self):
+        """Called once before the first iteration (differs: keras-vis has none)."""
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        """Called after each iteration.
+
+        Args:
+            i: the 0-based iteration.
+            named_losses: a list of `(loss name, weighted value)` with Python
+                floats, in the order of the optimizer's losses (the mean over
+                samples for a batch).
+            overall_loss: the sum of the weighted losses (mean over samples).
+            grads: the gradients after the gradient modifier, numpy, batch
+                axis kept.
+            wrt_value: the value the gradients were taken against (the input
+                after the `pre` modifiers, before the update), numpy.
+        """
+
+    def on_end(self):
+        """Called exactly once at the end of every run, also on errors and stops."""
+
+
+def format_iteration(i, named_losses, overall_loss):
+    """Returns keras-vis's verbose line for 0-based iteration `i`."""
+    return (
+        f"Iteration: {i + 1}, named_losses: {pprint.pformat(named_losses)}, "
+        f"overall loss: {overall_loss}"
+    )
+
+
+class Print(OptimizerCallback):
+    """Prints keras-vis's verbose line every `interval` iterations.
+
+    The line is exactly
+    `Iteration: {i+1}, named_losses: {pprint.pformat(named_losses)}, overall loss: {overall}`;
+    it is printed for iterations whose 1-based number is a multiple of
+    `interval`. `minimize(verbose=True)` appends one `Print()` after the
+    user's callbacks.
+
+    Args:
+        interval: print every `interval` iterations (an int >= 1).
+
+    Example:
+        ```python
+        opt.minimize(verbose=False, callbacks=[Print(interval=50)])
+        ```
+    """
+
+    def __init__(self, interval=1):
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+            raise ValueError(f"`interval` must be an int >= 1. Received: interval={interval!r}")
+        self.interval = interval
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        """Prints the line when `(i + 1) % interval == 0`."""
+        if (i + 1) % self.interval == 0:
+            print(format_iteration(i, named_losses, overall_loss), flush=True)
+
+
+class History(OptimizerCallback):
+    """Records the named losses of every iteration of the latest run.
+
+    Attributes:
+        history: a dict from loss key (the loss name; a repeated name gets
+            ` (2)`, ` (3)`, ...) and `"overall loss"` to a list of floats.
+        iterations: the 0-based iterations recorded.
+
+    Example:
+        ```python
+        history = History()
+        opt.minimize(callbacks=[history], verbose=False)
+        tv_curve = history.history["TV(2.0) Loss"]
+        ```
+    """
+
+    def __init__(self):
+        self.history = {}
+        self.iterations = []
+
+    def on_begin(self):
+        """Starts a fresh record."""
+        self.history = {}
+        self.iterations = []
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        """Appends this iteration's values."""
+        keys = unique_keys([name for name, _ in named_losses])
+        for key, (_, value) in zip(keys, named_losses):
+            self.history.setdefault(key, []).append(value)
+        self.history.setdefault("overall loss", []).append(overall_loss)
+        self.iterations.append(i)
+
+
+def unique_keys(names):
+    """Returns `names` with repeats suffixed ` (2)`, ` (3)`, ... so they can key a dict."""
+    seen = {}
+    keys = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        keys.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return keys
+
+
+class GifGenerator(OptimizerCallback):
+    """Writes one animated GIF frame per iteration, captioned "Step n".
+
+    Each frame is `wrt_value` de-processed with this callback's own
+    `input_range` and then scaled to uint8 0-255 whatever the range (a batch
+    becomes a grid, small inputs are upscaled so the caption fits). Frames
+    are kept in memory and the file is written and closed in `on_end`, which
+    the optimizer calls also when the run fails or is stopped. Needs Pillow.
+
+    Args:
+        path: the file to write; `.gif` is appended when missing.
+        input_range: the range frames are de-processed into before scaling.
+        duration: milliseconds per frame.
+
+    Example:
+        ```python
+        opt.minimize(callbacks=[GifGenerator("dream.gif")])
+        ```
+    """
+
+    def __init__(self, path, input_range=(0, 255), duration=80):
+        self.path = str(path) if str(path).endswith(".gif") else f"{path}.gif"
+        self.input_range = check_range(input_range)
+        self.duration = int(duration)
+        self.frames = []
+
+    def on_begin(self):
+        """Starts a fresh list of frames."""
+        self.frames = []
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        """Renders this iteration's frame."""
+        from PIL import Image, ImageDraw
+
+        data_format = getattr(self.optimizer, "data_format", "channels_last")
+        images = [to_display_image(x, self.input_range, data_format) for x in wrt_value]
+        frame = upscale(image_grid(images), min_size=160)
+        mode = "L" if frame.shape[-1] == 1 else "RGB"
+        img = Image.fromarray(frame[..., 0] if mode == "L" else frame, mode=mode).convert("RGB")
+        ImageDraw.Draw(img).text((4, 2), f"Step {i + 1}", fill=(255, 255, 255))
+        self.frames.append(img.quantize(colors=256, method=Image.Quantize.MEDIANCUT))
+
+    def on_end(self):
+        """Writes and closes the GIF (nothing is written when no frame was made)."""
+        frames, self.frames = self.frames, []
+        if not frames:
+            return
+        frames[0].save(
+            self.path,
+            save_all=True,
+            append_images=frames[1:],
+            duration=self.duration,
+            loop=0,
+        )

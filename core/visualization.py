@@ -1,0 +1,91 @@
+"""keras-vis's one-call entry points: `visualize_activation` and its `_with_losses` form."""
+
+import numpy as np
+
+from .losses import ActivationMaximization
+from .optimizer import Optimizer
+from .regularizers import LPNorm, TotalVariation
+from .utils import check_range, to_channels_last
+
+
+def visualize_activation_with_losses(
+    input_tensor, losses, wrt_tensor=None, seed_input=None, input_range=(0, 255), **minimize_kwargs
+):
+    """Minimizes `losses` and returns the image (keras-vis).
+
+    Args:
+        input_tensor: the model's symbolic input, `model.inputs[0]`.
+        losses: a list of `(Loss, weight)` tuples.
+        wrt_tensor: see `Optimizer`.
+        seed_input: see `Optimizer.minimize`.
+        input_range: the image's range. When both ends are ints, the image
+            is clipped to it and returned as uint8.
+        **minimize_kwargs: more arguments of `Optimizer.minimize`
+            (`max_iter` defaults to 200 and `verbose` to False).
+
+    Returns:
+        The optimized image, channels_last (moved for a channels_first input).
+    """
+    input_range = check_range(input_range)
+    kwargs = {"max_iter": 200, "verbose": False, **minimize_kwargs}
+    opt = Optimizer(input_tensor, losses, input_range, wrt_tensor=wrt_tensor)
+    img = opt.minimize(seed_input=seed_input, **kwargs)[0]
+    if all(isinstance(v, int) for v in input_range):
+        img = np.clip(img, *input_range).astype("uint8")
+    batched = img.ndim == len(input_tensor.shape)
+    return to_channels_last(img if batched else img[None], opt.data_format)[
+        slice(None) if batched else 0
+    ]
+
+
+def visualize_activation(
+    model,
+    layer_idx,
+    filter_indices=None,
+    wrt_tensor=None,
+    seed_input=None,
+    input_range=(0, 255),
+    act_max_weight=1,
+    lp_norm_weight=10,
+    tv_weight=10,
+    **minimize_kwargs,
+):
+    """Generates the input that maximizes some filters of a layer (keras-vis).
+
+    The losses and defaults are keras-vis's: `ActivationMaximization` of
+    `model.layers[layer_idx]` weighted 1, `LPNorm` weighted 10 and
+    `TotalVariation` weighted 10, 200 iterations, no verbose output.
+    Differs: keras-vis's `backprop_modifier` (guided / rectified backprop)
+    is not ported; pass `pre_activation=True` through an explicit
+    `ActivationMaximization` and `visualize_activation_with_losses` to
+    maximize a softmax layer's logits.
+
+    Args:
+        model: a single-input Keras model.
+        layer_idx: the index of the layer in `model.layers`.
+        filter_indices: an int, a list of ints or None (the whole output).
+        wrt_tensor: see `Optimizer`.
+        seed_input: see `Optimizer.minimize`.
+        input_range: the image's range; an int range gives a uint8 image.
+        act_max_weight: the weight of the activation loss.
+        lp_norm_weight: the weight of the L-6 norm.
+        tv_weight: the weight of the total variation.
+        **minimize_kwargs: more arguments of `Optimizer.minimize`.
+
+    Returns:
+        The image, channels_last, e.g. uint8 `(H, W, C)` for one sample.
+
+    Example:
+        ```python
+        img = visualize_activation(model, -1, filter_indices=3, max_iter=100)
+        ```
+    """
+    x = model.inputs[0]
+    losses = [
+        (ActivationMaximization(model.layers[layer_idx], filter_indices), act_max_weight),
+        (LPNorm(x), lp_norm_weight),
+        (TotalVariation(x), tv_weight),
+    ]
+    return visualize_activation_with_losses(
+        x, losses, wrt_tensor, seed_input, input_range, **minimize_kwargs
+    )
