@@ -96,7 +96,9 @@ class Jitter(InputModifier):
     Args:
         jitter: a number, or one number per image dimension (e.g. `(2, 4)`
             for rows and columns), each >= 0.
-        seed: an int for reproducible offsets, or None.
+        seed: an int for reproducible offsets, or None to draw one from numpy's
+            global random state (so `np.random.seed(...)` or
+            `keras.utils.set_random_seed(...)` makes a whole run reproducible).
         data_format: the input's data format; default: the optimizer's.
 
     Raises:
@@ -114,12 +116,12 @@ class Jitter(InputModifier):
         self._amount = tf.Variable(
             values, shape=tf.TensorShape([None]), trainable=False, name="jitter"
         )
-        self._generator = (
-            tf.random.Generator.from_seed(seed)
-            if seed is not None
-            else tf.random.Generator.from_non_deterministic_state()
-        )
-        self.seed = seed
+        if seed is None:  # follow numpy's global state, as the optimizer's random seed does
+            seed = int(np.random.randint(2**31 - 1))
+            self.seed = None
+        else:
+            self.seed = seed
+        self._generator = tf.random.Generator.from_seed(seed)
         self.data_format = data_format
         self._built_format = None
         self._offsets = None

@@ -230,14 +230,15 @@ class Optimizer:
                     f"`key` must be a loss index in [0, {len(self.losses)}). Received: key={key}"
                 )
             return int(key) % len(self.losses)
-        for names in (self.loss_keys, self.loss_names):
-            if isinstance(key, str) and names.count(key) == 1:
-                return names.index(key)
-        if isinstance(key, str) and self.loss_names.count(key) > 1:
-            raise ValueError(
-                f"Several losses are named {key!r}: pass the loss's index instead, or one of "
-                f"{self.loss_keys}."
-            )
+        if isinstance(key, str):
+            if self.loss_names.count(key) > 1:
+                raise ValueError(
+                    f"Several losses are named {key!r}: pass the loss's index instead, or one "
+                    f"of {self.loss_keys}."
+                )
+            for names in (self.loss_names, self.loss_keys):
+                if key in names:
+                    return names.index(key)
         raise ValueError(
             f"`key` must be a loss name among {self.loss_keys} or an index. Received: key={key!r}"
         )

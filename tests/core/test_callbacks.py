@@ -1,0 +1,128 @@
+"""Print, History, GifGenerator and the callback lifecycle."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageSequence
+
+from vis_widgets.core import GifGenerator, History, LPNorm, Optimizer, OptimizerCallback, Print
+from vis_widgets.core.callbacks import format_iteration
+
+
+def _opt(model, **kwargs):
+    x = model.inputs[0]
+    return Optimizer(x, [(LPNorm(x), 1.0), (LPNorm(x, 2), 2.0)], **kwargs)
+
+
+def test_format_iteration_uses_pformat_and_python_floats():
+    named = [("A", 0.0853), ("B", 1.5)]
+    assert format_iteration(4, named, 1.5853) == (
+        "Iteration: 5, named_losses: [('A', 0.0853), ('B', 1.5)], overall loss: 1.5853"
+    )
+
+
+def test_print_interval(identity_model, capsys):
+    opt = _opt(identity_model)
+    opt.minimize(max_iter=7, callbacks=[Print(interval=3)], verbose=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration: 3", "Iteration: 6"]
+    assert "np.float32" not in "".join(lines)
+    with pytest.raises(ValueError, match="interval"):
+        Print(interval=0)
+
+
+def test_verbose_prints_after_user_callbacks(identity_model, capsys):
+    order = []
+
+    class Mark(OptimizerCallback):
+        def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+            print("user")
+
+    _opt(identity_model).minimize(max_iter=2, callbacks=[Mark()], verbose=True)
+    lines = capsys.readouterr().out.splitlines()
+    order = ["user" if line == "user" else "print" for line in lines]
+    assert order == ["user", "print", "user", "print"]
+
+
+def test_history_records_each_iteration_and_resets_per_run(identity_model):
+    opt = _opt(identity_model)
+    history = History()
+    opt.minimize(max_iter=4, callbacks=[history], verbose=False)
+    assert history.iterations == [0, 1, 2, 3]
+    assert set(history.history) == {"L-6.0 Norm Loss", "L-2 Norm Loss", "overall loss"}
+    assert all(len(v) == 4 for v in history.history.values())
+    total = np.add(history.history["L-6.0 Norm Loss"], history.history["L-2 Norm Loss"])
+    np.testing.assert_allclose(total, history.history["overall loss"], rtol=1e-5)
+    opt.minimize(max_iter=2, callbacks=[history], verbose=False)
+    assert history.iterations == [0, 1]
+
+
+def test_callbacks_get_the_optimizer_and_params(identity_model):
+    seen = {}
+
+    class Peek(OptimizerCallback):
+        def on_begin(self):
+            seen["opt"], seen["params"] = self.optimizer, self.params
+
+    opt = _opt(identity_model)
+    opt.minimize(np.zeros((3, 4, 4, 2)), max_iter=2, callbacks=[Peek()], verbose=False)
+    assert seen == {"opt": opt, "params": {"max_iter": 2, "batch_size": 3}}
+
+
+def test_on_end_is_called_when_on_begin_raises(identity_model):
+    ended = []
+
+    class BadBegin(OptimizerCallback):
+        def on_begin(self):
+            raise OSError("disk")
+
+        def on_end(self):
+            ended.append("bad")
+
+    class Good(OptimizerCallback):
+        def on_end(self):
+            ended.append("good")
+
+    with pytest.raises(OSError, match="disk"):
+        _opt(identity_model).minimize(max_iter=2, callbacks=[Good(), BadBegin()], verbose=False)
+    assert ended == ["good", "bad"]
+
+
+def test_an_on_end_error_is_raised_after_every_on_end_ran(identity_model):
+    ended = []
+
+    class BadEnd(OptimizerCallback):
+        def on_end(self):
+            raise OSError("full")
+
+    class Good(OptimizerCallback):
+        def on_end(self):
+            ended.append("good")
+
+    with pytest.raises(OSError, match="full"):
+        _opt(identity_model).minimize(max_iter=1, callbacks=[BadEnd(), Good()], verbose=False)
+    assert ended == ["good"]
+
+
+def test_gif_generator_writes_one_captioned_frame_per_iteration(identity_model, tmp_path):
+    gif = GifGenerator(tmp_path / "run", input_range=(-1, 1))
+    assert gif.path.endswith("run.gif")
+    _opt(identity_model).minimize(max_iter=5, callbacks=[gif], verbose=False)
+    with Image.open(gif.path) as img:
+        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(img)]
+    assert len(frames) == 5
+    assert frames[0].shape[0] >= 160  # 4x4 upscaled so the caption fits
+    assert frames[0].dtype == np.uint8 and frames[0].max() > 200  # caption in white
+
+
+def test_gif_generator_closes_its_file_when_the_run_fails(identity_model, tmp_path):
+    class Boom(OptimizerCallback):
+        def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+            if i == 2:
+                raise ValueError("boom")
+
+    gif = GifGenerator(str(tmp_path / "fail.gif"))
+    with pytest.raises(ValueError, match="boom"):
+        _opt(identity_model).minimize(max_iter=10, callbacks=[gif, Boom()], verbose=False)
+    with Image.open(gif.path) as img:
+        assert img.n_frames == 3
+    (tmp_path / "fail.gif").unlink()  # not held open
