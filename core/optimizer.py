@@ -435,28 +435,27 @@ class Optimizer:
         callbacks = _check_items(callbacks, OptimizerCallback, "callbacks")
         if verbose:
             callbacks = [*callbacks, Print()]
-        seed = self._get_seed_input(seed_input)
-        batch = seed.shape[0]
-        for name, weight in zip(self.loss_names, self._weights):
-            if int(tf.size(weight)) not in (1, batch):
-                raise ValueError(
-                    f"The weight of loss '{name}' has {int(tf.size(weight))} values but "
-                    f"`seed_input` has {batch} samples: give one number or {batch}."
-                )
-        for modifier in modifiers:
-            modifier.build(seed.shape, self.data_format)
-        step = self._get_step(modifiers, grad_modifier)
-        copies = [
-            (dst, src)
-            for traced, given in zip(step.modifiers, modifiers)
-            if traced is not given
-            for dst, src in zip(traced.variables, given.variables)
-        ]
         if not self._run_lock.acquire(blocking=False):
             raise RuntimeError("This Optimizer is already running `minimize` on another thread.")
         try:
             self._stop_event = threading.Event()
-            self._batch_size = batch
+            seed = self._get_seed_input(seed_input)
+            self._batch_size = batch = seed.shape[0]
+            for name, weight in zip(self.loss_names, self._weights):
+                if int(tf.size(weight)) not in (1, batch):
+                    raise ValueError(
+                        f"The weight of loss '{name}' has {int(tf.size(weight))} values but "
+                        f"`seed_input` has {batch} samples: give one number or {batch}."
+                    )
+            for modifier in modifiers:
+                modifier.build(seed.shape, self.data_format)
+            step = self._get_step(modifiers, grad_modifier)
+            copies = [
+                (dst, src)
+                for traced, given in zip(step.modifiers, modifiers)
+                if traced is not given
+                for dst, src in zip(traced.variables, given.variables)
+            ]
             return self._run(step.function, seed, max_iter, copies, callbacks)
         finally:
             self._stop_event = None
