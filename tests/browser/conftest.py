@@ -142,7 +142,10 @@ def page(request, browser, lab_server, console_errors):
     pg = context.new_page()
     pg.on(
         "console",
-        lambda msg: msg.type == "error" and console_errors.append(f"console: {msg.text}"),
+        lambda msg: (
+            msg.type == "error"
+            and console_errors.append(f"console: {msg.text} @ {msg.location.get('url', '?')}")
+        ),
     )
     pg.on("pageerror", lambda exc: console_errors.append(f"pageerror: {exc}"))
     try:

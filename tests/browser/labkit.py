@@ -41,6 +41,12 @@ LAB_USER_SETTINGS = {
     },
 }
 
+# Where Jupyter looks for extensions (data) and their switches (config).
+EXTENSION_PATH_VARS = {
+    "JUPYTER_PATH": ("share", "jupyter"),
+    "JUPYTER_CONFIG_PATH": ("etc", "jupyter"),
+}
+
 
 def free_port():
     """Returns a TCP port on 127.0.0.1 that was free a moment ago."""
@@ -183,9 +189,19 @@ class LabServer:
     def _env(self):
         env = dict(os.environ)
         for name in list(env):
-            # Another server's or notebook's settings must not leak in.
-            if name.startswith(("JUPYTER", "JPY_")) or name == "JUPYTERLAB_WORKSPACES_DIR":
+            # Another server's or notebook's settings must not leak in; the paths
+            # where extensions are looked up may stay.
+            if name.startswith(("JUPYTER", "JPY_")) and name not in EXTENSION_PATH_VARS:
                 del env[name]
+        if sys.prefix != sys.base_prefix:
+            # A venv made with --system-site-packages sees the base Python's packages
+            # but not their Jupyter data and config (ipywidgets' Lab extension, the
+            # server extensions' switches): add the base's folders after the venv's.
+            for var, sub in EXTENSION_PATH_VARS.items():
+                base = Path(sys.base_prefix, *sub)
+                paths = [p for p in env.get(var, "").split(os.pathsep) if p]
+                if base.is_dir() and str(base) not in paths:
+                    env[var] = os.pathsep.join([*paths, str(base)])
         env.update(
             JUPYTER_TOKEN=self.token,
             JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
