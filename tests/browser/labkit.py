@@ -566,6 +566,24 @@ class NotebookPage:
         self.page.keyboard.type(str(value))
         self.page.keyboard.press("Enter")
 
+    def drag_slider(self, slider_selector, fraction):
+        """Drags a slider's handle by `fraction` of its track's width (negative: left).
+
+        Works with `readout=False` sliders, which have no box to type into.
+        """
+        track = self.page.locator(f"{slider_selector} .noUi-target").first
+        handle = self.page.locator(f"{slider_selector} .noUi-handle").first
+        handle.scroll_into_view_if_needed()
+        box = track.bounding_box()
+        grip = handle.bounding_box()
+        x = grip["x"] + grip["width"] / 2
+        y = grip["y"] + grip["height"] / 2
+        mouse = self.page.mouse
+        mouse.move(x, y)
+        mouse.down()
+        mouse.move(x + fraction * box["width"], y, steps=8)
+        mouse.up()
+
     def screenshot(self, name, selector=None):
         """Saves a PNG under the artifacts folder and returns its path."""
         if self.artifacts is None:

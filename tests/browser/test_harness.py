@@ -57,6 +57,17 @@ def test_click_updates_image_in_place_and_slider_reaches_kernel(open_notebook):
         timeout=30,
         what="the kernel to see the slider at 7",
     )
+    # A slider with no readout: drag its handle; a kernel-side link copies the value
+    # into a FloatText, so the box changing proves the kernel saw the drag.
+    nb.drag_slider(".hx-knob", 0.25)
+    moved = nb.wait_for(
+        "() => { const v = parseFloat(document.querySelector('.hx-knob-seen input').value);"
+        " return v > 0.3 && v; }",
+        timeout=30,
+        what="the kernel to see the dragged slider",
+    )
+    assert 0.3 < moved <= 2.0
+
     shot = nb.screenshot("harness", selector=".jp-NotebookPanel")
     assert shot is None or shot.stat().st_size > 1000
     nb.timings["test_total_s"] = round(time.monotonic() - t0, 2)
