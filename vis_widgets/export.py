@@ -1,0 +1,157 @@
+"""Export: the losses as a ready-to-paste Python snippet, images as PNG, runs as GIF.
+
+The snippet is rebuilt from each loss's class and `get_config()`: layers are
+referenced as `model.get_layer("name")` and the input as `model.inputs[0]`,
+so it runs in any notebook where `model` is the same model.
+"""
+
+import inspect
+import pathlib
+
+from vis_widgets.render import compose_frame, encode_png, gif_bytes
+
+_CORE_MODULE = "vis_widgets.core"
+
+
+def _import_path(cls):
+    module = cls.__module__
+    if module.startswith(_CORE_MODULE + ".") or module == _CORE_MODULE:
+        return _CORE_MODULE
+    return module
+
+
+def _tensor_expression(tensor, input_tensor):
+    """`model.inputs[0]` for the input, else `model.get_layer(name).output`."""
+    if tensor is input_tensor:
+        return "model.inputs[0]"
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        raise ValueError(
+            f"Cannot export a reference to tensor {tensor!r}: it is neither the model's input "
+            "nor a layer's output."
+        )
+    return f"model.get_layer({history[0].name!r}).output"
+
+
+def _first_parameter(cls):
+    params = [
+        p
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return params[0].name if params else None, {p.name for p in params}
+
+
+def loss_expression(loss, input_tensor):
+    """Returns the Python expression that rebuilds `loss` from `model`.
+
+    The first constructor argument is the layer (`model.get_layer(name)`,
+    when the config has a `layer` name) or the tensor the loss reads; the
+    rest of `get_config()` follows as keyword arguments. A `data_format`
+    attribute that the constructor accepts but the config lacks is added.
+
+    Args:
+        loss: a `Loss`.
+        input_tensor: the optimizer's input tensor.
+
+    Returns:
+        A string such as `TotalVariation(model.inputs[0], beta=2.0)`.
+    """
+    cls = type(loss)
+    config = dict(loss.get_config())
+    first, accepted = _first_parameter(cls)
+    if "layer" in config:
+        head = f"model.get_layer({config.pop('layer')!r})"
+        config.pop(first, None)
+    else:
+        head = _tensor_expression(loss.tensor, input_tensor)
+    if "data_format" in accepted and "data_format" not in config:
+        data_format = getattr(loss, "data_format", None)
+        if data_format is not None:
+            config["data_format"] = data_format
+    args = [head, *(f"{k}={v!r}" for k, v in config.items())]
+    return f"{cls.__name__}({', '.join(args)})"
+
+
+def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
+    """Returns a runnable snippet: imports, the losses list, the optimizer and its run.
+
+    Args:
+        optimizer: the `Optimizer` whose losses are exported.
+        weights: one weight per loss, in the optimizer's order.
+        max_iter: the `max_iter` to write in the `minimize` call.
+        jitter: the jitter fraction to write.
+        grad_modifier: the gradient modifier's name, or None.
+
+    Returns:
+        Python source that expects a variable `model` and defines `losses`,
+        `opt` and `img`.
+
+    Example:
+        ```python
+        source = losses_snippet(opt, [1.0, 10.0, 10.0], max_iter=200, jitter=0.05)
+        exec(source, {"model": model})
+        ```
+    """
+    names = {"Jitter": _CORE_MODULE, "Optimizer": _CORE_MODULE}
+    for loss in optimizer.losses:
+        names[type(loss).__name__] = _import_path(type(loss))
+    modules = {}
+    for name, module in names.items():
+        if module != "__main__":
+            modules.setdefault(module, []).append(name)
+    lines = ["# Losses exported from the vis-widgets dashboard."]
+    lines += [f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(modules.items())]
+    lines += ["", "losses = ["]
+    for loss, weight in zip(optimizer.losses, weights):
+        lines.append(f"    ({loss_expression(loss, optimizer.input_tensor)}, {float(weight)!r}),")
+    lines.append("]")
+    extra = "" if optimizer.norm_grads else ", norm_grads=False"
+    if not optimizer.wrt_is_input:
+        wrt = _tensor_expression(optimizer.wrt_tensor, optimizer.input_tensor)
+        extra += f", wrt_tensor={wrt}"
+    input_range = tuple(optimizer.input_range)
+    lines.append(f"opt = Optimizer(model.inputs[0], losses, input_range={input_range!r}{extra})")
+    modifier = f", grad_modifier={grad_modifier!r}" if isinstance(grad_modifier, str) else ""
+    lines.append(
+        f"img, grads, wrt_value = opt.minimize(max_iter={int(max_iter)}, "
+        f"input_modifiers=[Jitter({float(jitter)!r})]{modifier}, verbose=False)"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _write(path, data):
+    path = pathlib.Path(path)
+    path.write_bytes(data)
+    return path
+
+
+def write_png(path, images, labels=None, min_size=256):
+    """Writes display images `(N, H, W, C)` uint8 as one PNG (a labelled grid when N > 1).
+
+    Args:
+        path: the file to write.
+        images: the display images.
+        labels: captions for a grid.
+        min_size: the picture is nearest-neighbour upscaled to this long side
+            (0 keeps the native size of a single image).
+
+    Returns:
+        The written `pathlib.Path`.
+    """
+    return _write(path, encode_png(compose_frame(images, labels, min_size=min_size), 6))
+
+
+def write_gif(path, frames, labels=None, duration=80):
+    """Writes `(step, images)` frames as an animated GIF captioned "Step n".
+
+    Raises:
+        ValueError: when there is no frame.
+    """
+    if not frames:
+        raise ValueError(
+            "There is no frame to write: run first (frames are kept by LivePlot with "
+            "keep_frames=True)."
+        )
+    steps = [step for step, _ in frames]
+    return _write(path, gif_bytes([f for _, f in frames], steps, labels, duration))
