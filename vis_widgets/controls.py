@@ -1,0 +1,133 @@
+"""The dashboard's input controls, each `link`ed to one `DashboardState` trait.
+
+A loss weight needs a log feel from about 0.01 to 1000 *and* the value 0
+(turning a term off). `FloatLogSlider` cannot reach 0, so the weight slider
+is a plain `FloatSlider` over a log10 position: the leftmost position means
+weight 0 and position `p` means `10**p` rounded to 3 significant digits
+(so dragging gives round numbers). Next to it a small number box shows the
+exact weight and accepts any typed value (0, 3.7, 2500), which the slider
+then follows as closely as its range allows.
+"""
+
+import math
+
+import ipywidgets as widgets
+from traitlets import link
+
+POSITION_MIN = -2.5  # the leftmost position: weight 0
+POSITION_MAX = 3.0  # weight 1000
+POSITION_STEP = 0.05
+WEIGHT_TEXT_MAX = 1e9
+JITTER_SLIDER_MAX = 0.25
+MAX_ITER_SLIDER_MAX = 2000
+
+
+def position_to_weight(position):
+    """Maps a slider position to a weight: the leftmost position is 0, else `10**p` (3 digits).
+
+    Example:
+        >>> position_to_weight(1.0), position_to_weight(POSITION_MIN), position_to_weight(0.55)
+        (10.0, 0.0, 3.55)
+    """
+    if position <= POSITION_MIN + POSITION_STEP / 2:
+        return 0.0
+    return float(f"{10.0**position:.3g}")
+
+
+def weight_to_position(weight):
+    """Maps a weight to a slider position: 0 is the leftmost, others `log10(w)` clamped.
+
+    A positive weight never maps to the leftmost (zero) position.
+
+    Example:
+        >>> weight_to_position(0.0), weight_to_position(100.0), weight_to_position(1e-9)
+        (-2.5, 2.0, -2.45)
+    """
+    if weight <= 0:
+        return POSITION_MIN
+    smallest = round(POSITION_MIN + POSITION_STEP, 10)
+    return min(max(math.log10(weight), smallest), POSITION_MAX)
+
+
+def weight_row(state, trait, label):
+    """Returns `(row, slider, text)` for one loss weight, both linked to `state.<trait>`.
+
+    The slider carries the CSS class `vw-weight`, the number box `vw-weight-value`.
+    """
+    slider = widgets.FloatSlider(
+        min=POSITION_MIN,
+        max=POSITION_MAX,
+        step=POSITION_STEP,
+        readout=False,
+        continuous_update=True,
+        description=label,
+        tooltip=label,
+        style={"description_width": "150px"},
+        layout=widgets.Layout(width="340px"),
+    )
+    slider.add_class("vw-weight")
+    text = widgets.BoundedFloatText(
+        min=0.0, max=WEIGHT_TEXT_MAX, step=None, layout=widgets.Layout(width="90px")
+    )
+    text.add_class("vw-weight-value")
+    link((state, trait), (slider, "value"), transform=(weight_to_position, position_to_weight))
+    link((state, trait), (text, "value"))
+    row = widgets.HBox([slider, text])
+    row.add_class("vw-weight-row")
+    return row, slider, text
+
+
+def _widen_max(slider, limit_floor):
+    """Keeps `slider.max` large enough for the state's value (observer, runs before the link)."""
+
+    def widen(change):
+        slider.max = max(limit_floor, change["new"], slider.max)
+
+    return widen
+
+
+def max_iter_slider(state):
+    """Returns an `IntSlider` (`vw-max-iter`) linked to `state.max_iter`."""
+    slider = widgets.IntSlider(
+        min=1,
+        max=max(MAX_ITER_SLIDER_MAX, state.max_iter),
+        step=1,
+        description="max_iter",
+        style={"description_width": "150px"},
+        layout=widgets.Layout(width="430px"),
+    )
+    slider.add_class("vw-max-iter")
+    state.observe(_widen_max(slider, MAX_ITER_SLIDER_MAX), names="max_iter")
+    link((state, "max_iter"), (slider, "value"))
+    return slider
+
+
+def jitter_slider(state):
+    """Returns a `FloatSlider` (`vw-jitter`) linked to `state.jitter` (a fraction of the size)."""
+    slider = widgets.FloatSlider(
+        min=0.0,
+        max=max(JITTER_SLIDER_MAX, state.jitter),
+        step=0.005,
+        readout_format=".3f",
+        description="jitter",
+        tooltip="jitter: the largest random shift, as a fraction of the image size",
+        style={"description_width": "150px"},
+        layout=widgets.Layout(width="430px"),
+    )
+    slider.add_class("vw-jitter")
+    state.observe(_widen_max(slider, JITTER_SLIDER_MAX), names="jitter")
+    link((state, "jitter"), (slider, "value"))
+    return slider
+
+
+def button(description, css_class, tooltip, style="", icon=""):
+    """Returns a `Button` with a stable CSS class."""
+    btn = widgets.Button(
+        description=description,
+        tooltip=tooltip,
+        button_style=style,
+        icon=icon,
+        layout=widgets.Layout(width="100px"),
+    )
+    btn.add_class(css_class)
+    return btn
