@@ -1,0 +1,181 @@
+"""Runs on the background thread: live steering, progress, Stop, errors, double Run, close."""
+
+import numpy as np
+import pytest
+from widgetkit import WAIT, CountCalls, Gate, Slow
+
+from vis_widgets.core import OptimizerCallback
+
+TV = "TV(2.0) Loss"
+
+
+def test_css_classes_on_the_main_parts(tiny_opt, make_dashboard):
+    dash = make_dashboard(tiny_opt)
+    parts = {
+        "vw-run": dash.run_button,
+        "vw-stop": dash.stop_button,
+        "vw-image": dash.live.image,
+        "vw-curves": dash.live.curves,
+        "vw-progress": dash.live.progress,
+        "vw-dashboard": dash.widget,
+    }
+    for css, widget in parts.items():
+        assert css in widget._dom_classes
+    assert all("vw-weight" in s._dom_classes for s in dash.weight_sliders.values())
+    assert len(dash.weight_sliders) == 3
+    bundle = dash._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == dash.widget.model_id
+
+
+def test_slider_change_mid_run_reaches_the_engine_without_retrace(tiny_opt, make_dashboard):
+    gate = Gate(at=5)
+    dash = make_dashboard(tiny_opt, callbacks=[gate], max_iter=12)
+    dash.run()  # the first run traces the step
+    gate.open()
+    assert dash.wait(WAIT)
+    traces = tiny_opt.trace_count
+
+    gate = Gate(at=5)
+    dash.callbacks[:] = [gate]
+    dash.run()
+    gate.wait_reached()
+    dash.weight_sliders[TV].value = 2.0  # weight 100, while the run is held at iteration 5
+    assert tiny_opt.get_weight(TV) == 100.0
+    dash.jitter_slider.value = 0.0
+    assert dash.jitter.jitter == 0.0
+    gate.open()
+    assert dash.wait(WAIT)
+    assert dash.last_error is None
+    record = dash.result
+    # the last iterations were computed with the new weight
+    assert record.named_losses[TV] == pytest.approx(100.0 * record.raw_losses[TV], rel=1e-5)
+    assert record.weights[TV] == 100.0
+    assert record.iterations == 12
+    assert tiny_opt.trace_count == traces
+
+
+def test_run_updates_the_image_several_times_and_progress_reaches_max_iter(
+    tiny_opt, make_dashboard
+):
+    dash = make_dashboard(tiny_opt, callbacks=[Slow(0.004)], max_iter=60)
+    image = dash.live.image
+    values = []
+    image.observe(lambda change: values.append(change["new"]), names="value")
+    assert dash.run()
+    assert dash.wait(WAIT)
+    assert dash.last_error is None, dash.last_error
+    assert len(values) >= 3
+    assert len(set(values)) >= 3  # distinct frames, all into the same Image widget
+    assert dash.live.image is image
+    assert dash.live.progress.value == 60 == dash.live.progress.max
+    assert dash.state.step == 60
+    assert "60 / 60" in dash.live.progress_text.value
+    assert "it/s" in dash.live.progress_text.value
+    assert dash.live.curves.value[:4] == b"\x89PNG"
+    assert "done" in dash.state.status
+    assert not dash.state.running
+    assert not dash.run_button.disabled and dash.stop_button.disabled
+
+
+def test_stop_ends_within_one_iteration_and_keeps_the_result(tiny_opt, make_dashboard):
+    gate = Gate(at=10)
+    dash = make_dashboard(tiny_opt, callbacks=[gate], max_iter=500)
+    assert dash.run()
+    gate.wait_reached()
+    assert dash.state.running and not dash.stop_button.disabled
+    dash.stop_button.click()
+    gate.open()
+    assert dash.wait(WAIT)
+    record = dash.result
+    assert record.stopped
+    assert record.iterations == 11  # the held iteration was the last one
+    assert record.image.shape == (12, 12, 3)
+    assert np.all((record.image >= 0.0) & (record.image <= 1.0))
+    assert dash.history == [record]
+    assert "stopped at 11/500" in dash.state.status
+    assert dash.live.progress.value == 11
+
+
+def test_stop_right_after_run_is_not_lost(tiny_opt, make_dashboard):
+    dash = make_dashboard(tiny_opt, max_iter=100_000)
+    assert dash.run()
+    dash.stop()  # may come before minimize has begun: the stop monitor keeps it
+    assert dash.wait(WAIT)
+    assert dash.result.stopped
+    assert dash.result.iterations < 100_000
+
+
+class FailOnce(OptimizerCallback):
+    def __init__(self):
+        self.failed = False
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        if i == 3 and not self.failed:
+            self.failed = True
+            raise ZeroDivisionError("boom at iteration 4")
+
+
+def test_an_error_is_shown_and_the_next_run_works(tiny_opt, make_dashboard):
+    dash = make_dashboard(tiny_opt, callbacks=[FailOnce()])
+    assert dash.run()
+    assert dash.wait(WAIT)
+    assert isinstance(dash.last_error, ZeroDivisionError)
+    shown = "".join(o["text"] for o in dash.errors.outputs if o.get("name") == "stderr")
+    assert "Traceback" in shown and "boom at iteration 4" in shown
+    assert dash.state.status.startswith("Error: ZeroDivisionError")
+    assert dash.history == []
+    assert not dash.state.running and not dash.run_button.disabled
+    assert dash.run()  # the widget is still usable
+    assert dash.wait(WAIT)
+    assert len(dash.history) == 1 and dash.result.iterations == 30
+    assert dash.errors.outputs == ()  # cleared by the new run
+
+
+def test_a_double_run_starts_one_run(tiny_opt, make_dashboard):
+    gate = Gate(at=2)
+    dash = make_dashboard(tiny_opt, callbacks=[gate])
+    spy = CountCalls(tiny_opt)
+    assert dash.run() is True
+    assert dash.run() is False
+    dash.run_button.click()
+    dash.continue_button.click()
+    gate.wait_reached()
+    gate.open()
+    assert dash.wait(WAIT)
+    assert len(spy.calls) == 1
+    assert len(dash.history) == 1
+
+
+def test_continue_starts_from_the_current_image_and_reset_draws_a_new_seed(
+    tiny_opt, make_dashboard
+):
+    dash = make_dashboard(tiny_opt, max_iter=5)
+    spy = CountCalls(tiny_opt)
+    seed = dash.current_input
+    dash.run()
+    dash.wait(WAIT)
+    first = dash.result
+    np.testing.assert_array_equal(spy.calls[0][0][0], seed)
+    np.testing.assert_array_equal(dash.current_input, first.last_input)
+    dash.continue_()
+    dash.wait(WAIT)
+    np.testing.assert_array_equal(spy.calls[1][0][0], first.last_input)
+    assert dash.result.kind == "continue"
+    assert dash.reset()
+    assert not np.array_equal(dash.current_input, seed)
+    dash.run()
+    dash.wait(WAIT)
+    np.testing.assert_array_equal(spy.calls[2][0][0], dash.history[-1].seed)
+    assert not np.array_equal(spy.calls[2][0][0], seed)
+
+
+def test_closing_the_widget_stops_its_run(tiny_opt, make_dashboard):
+    gate = Gate(at=3)
+    dash = make_dashboard(tiny_opt, callbacks=[gate], max_iter=100_000)
+    dash.run()
+    gate.wait_reached()
+    dash.widget.close()  # as when the front-end's view is closed through the widget
+    gate.open()
+    assert dash.wait(WAIT)
+    assert dash.result.stopped and dash.result.iterations == 4
+    assert dash.run() is False  # a closed dashboard does not start again

@@ -1,0 +1,116 @@
+"""LivePlot on its own: one widget updated in place, throttled, first and last frames, formats."""
+
+import io
+import time
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+from widgetkit import Slow
+
+from vis_widgets.core import LPNorm, Optimizer, TotalVariation
+from vis_widgets.core.utils import to_display_image, upscale
+from vis_widgets.liveplot import LivePlot
+
+
+@pytest.fixture
+def fake_notebook(monkeypatch):
+    """Pretends to run in IPython and records what `display` is given."""
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    return shown
+
+
+def test_liveplot_alone_displays_once_and_updates_in_place(tiny_opt, fake_notebook):
+    live = LivePlot(image_fps=1e-6, curve_fps=1e-6)  # only the first and last frames are due
+    image, curves = live.image, live.curves
+    values = []
+    image.observe(lambda change: values.append(change["new"]), names="value")
+    tiny_opt.minimize(max_iter=25, callbacks=[live], verbose=False)
+    assert fake_notebook == [live.widget]
+    assert [step for step, _ in live.frames] == [1, 25]  # the first and last iterations
+    assert len(values) == 2
+    assert live.stats["image_frames"] == 2 and live.stats["curve_frames"] == 2
+    assert live.progress.value == 25 == live.progress.max
+    tiny_opt.minimize(max_iter=10, callbacks=[live], verbose=False)
+    assert fake_notebook == [live.widget]  # a second run draws into the same widget
+    assert live.image is image and live.curves is curves
+    assert len(values) == 4 and live.progress.value == 10
+    # the last frame is the optimizer's last input, as shown
+    last = live.frames[-1][1][0]
+    expected = to_display_image(tiny_opt.last_input[0], (0.0, 1.0))
+    np.testing.assert_array_equal(last, expected)
+
+
+def test_liveplot_is_throttled_by_wall_clock(tiny_opt):
+    live = LivePlot(image_fps=10, curve_fps=3)
+    start = time.perf_counter()
+    tiny_opt.minimize(max_iter=100, callbacks=[live, Slow(0.005)], verbose=False)
+    seconds = time.perf_counter() - start
+    assert seconds >= 0.5
+    # at most the rate allows over the run, plus the first and the last frame
+    assert 2 <= live.stats["image_frames"] <= seconds * 10 + 2
+    assert 2 <= live.stats["curve_frames"] <= seconds * 3 + 2
+    assert len(live.history["overall loss"]) == 100  # every iteration is recorded
+
+
+def test_liveplot_needs_no_notebook(tiny_opt):
+    live = LivePlot()
+    tiny_opt.minimize(max_iter=3, callbacks=[live], verbose=False)  # no IPython: nothing shown
+    assert not live._displayed and live.image.value[:4] == b"\x89PNG"
+
+
+def test_a_rendering_error_is_raised_not_swallowed(tiny_opt):
+    live = LivePlot()
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    live._plot.render = broken
+    with pytest.raises(OSError, match="disk full"):
+        tiny_opt.minimize(max_iter=3, callbacks=[live], verbose=False)
+
+
+def _linear_model(shape):
+    inp = keras.Input(shape)
+    out = keras.layers.Activation("linear", name="ident")(inp)
+    return keras.Model(inp, out)
+
+
+@pytest.mark.parametrize(
+    ("data_format", "shape", "mode"),
+    [
+        ("channels_last", (8, 8, 1), "L"),
+        ("channels_last", (8, 8, 3), "RGB"),
+        ("channels_first", (3, 8, 8), "RGB"),
+    ],
+)
+def test_grayscale_rgb_and_channels_first_render(data_format, shape, mode):
+    keras.config.set_image_data_format(data_format)
+    model = _linear_model(shape)
+    x = model.inputs[0]
+    opt = Optimizer(x, [(LPNorm(x), 1.0), (TotalVariation(x), 1.0)], input_range=(0, 255))
+    seed = np.random.default_rng(0).uniform(0, 255, (1, *shape)).astype(np.float32)
+    seed[..., :2] += 60.0  # a brighter band, to check the orientation
+    live = LivePlot()
+    opt.minimize(seed, max_iter=2, callbacks=[live], verbose=False)
+    picture = Image.open(io.BytesIO(live.image.value))
+    assert picture.mode == mode and picture.size == (256, 256)  # 8 px upscaled x32
+    expected = upscale(to_display_image(opt.last_input[0], (0, 255), data_format), 256)
+    pixels = np.asarray(picture)
+    np.testing.assert_array_equal(pixels.reshape(expected.shape), expected)
+
+
+def test_a_batch_renders_as_a_labelled_grid(tiny_opt):
+    live = LivePlot()
+    live.labels = ["a", "b", "c"]
+    tiny_opt.minimize(np.zeros((3, 12, 12, 3)) + 0.5, max_iter=2, callbacks=[live], verbose=False)
+    picture = Image.open(io.BytesIO(live.image.value))
+    # 2 columns x 2 rows of 120 px cells under 14 px captions, 4 px apart
+    assert picture.size == (2 * 120 + 4, 2 * (120 + 14) + 4)
+    assert live.frames[-1][1].shape == (3, 12, 12, 3)
