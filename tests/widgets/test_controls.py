@@ -86,3 +86,19 @@ def test_dashboard_rejects_bad_arguments(tiny_opt):
     tiny_opt.set_weight(TV, [1.0, 2.0])
     with pytest.raises(ValueError, match="one weight per sample"):
         Dashboard(tiny_opt)
+
+
+def test_from_model_builds_keras_vis_losses_for_a_filter(tiny_model):
+    from vis_widgets.dashboard import Dashboard
+
+    dash = Dashboard.from_model(tiny_model, "pred", 2, input_range=(0.0, 1.0), tv_weight=5.0)
+    losses = dash.optimizer.losses
+    assert dash.optimizer.loss_names == ["ActivationMax Loss", "L-6.0 Norm Loss", TV]
+    config = {"layer": "pred", "filter_indices": [2], "pre_activation": True}  # softmax: auto
+    assert losses[0].get_config() == config
+    assert dash.weights == {"ActivationMax Loss": 1.0, "L-6.0 Norm Loss": 10.0, TV: 5.0}
+    by_index = Dashboard.from_model(tiny_model, 1, None, pre_activation=False)
+    assert by_index.optimizer.losses[0].layer.name == "conv"
+    assert by_index.optimizer.losses[0].pre_activation is False
+    dash.close()
+    by_index.close()
