@@ -457,7 +457,7 @@ class Dashboard:
             dash.sweep("TV(2.0) Loss", [0.1, 1, 10, 100]); dash.wait()
             ```
         """
-        key = self.state.loss_keys[int(self.state.trait_for(loss).split("_")[1])]
+        key = self.state.key_for(loss)
         values = sweep_values(start, stop, num).tolist() if values is None else values
         values = check_values(values)
         seed = np.repeat(self._seed, len(values), axis=0)

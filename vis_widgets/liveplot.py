@@ -97,6 +97,21 @@ class _RenderThread:
                 return
 
 
+class _InlineRenderer:
+    """Renders each submitted frame at once, on the optimizer's thread."""
+
+    def __init__(self, render):
+        self._render = render
+        self.error = None
+
+    def submit(self, frame):
+        self._render(frame)
+
+    def finish(self, frame, timeout):
+        self._render(frame)
+        return True
+
+
 class LivePlot(OptimizerCallback):
     """Shows the optimized input and per-loss curves live, updating one widget in place.
 
@@ -122,6 +137,8 @@ class LivePlot(OptimizerCallback):
         auto_display: display the widget at the first `on_begin` (when in
             IPython and not displayed yet). A `Dashboard` turns it off.
         keep_frames: keep the rendered images (for `save_gif`).
+        threaded: render on a separate thread (True) or inline on the
+            optimizer's thread (False).
 
     Attributes:
         image: the `ipywidgets.Image` of the input (CSS class `vw-image`).
@@ -142,8 +159,17 @@ class LivePlot(OptimizerCallback):
         ```
     """
 
-    def __init__(self, image_fps=10, curve_fps=3, raw=False, auto_display=True, keep_frames=True):
+    def __init__(
+        self,
+        image_fps=10,
+        curve_fps=3,
+        raw=False,
+        auto_display=True,
+        keep_frames=True,
+        threaded=True,
+    ):
         self.image_fps = _check_fps(image_fps, "image_fps")
+        self.threaded = bool(threaded)
         self.curve_fps = _check_fps(curve_fps, "curve_fps")
         self.auto_display = bool(auto_display)
         self.keep_frames = bool(keep_frames)
@@ -205,7 +231,15 @@ class LivePlot(OptimizerCallback):
         """Shows a raw input batch `(N, ...)` (in the optimizer's format) in the image widget.
 
         Needs an optimizer (set by a run, or by a `Dashboard`).
+
+        Raises:
+            ValueError: when no optimizer is known yet.
         """
+        if self.optimizer is None:
+            raise ValueError(
+                "LivePlot.show needs the optimizer's input range and data format: attach the "
+                "LivePlot to a run first (or call set_optimizer)."
+            )
         images = display_images(batch, self.optimizer.input_range, self.optimizer.data_format)
         self.image.value = encode_png(compose_frame(images, labels))
 
@@ -233,7 +267,7 @@ class LivePlot(OptimizerCallback):
         self.progress_text.value = "starting…"
         if self.auto_display and not self._displayed:
             self._display()
-        self._renderer = _RenderThread(self._render)
+        self._renderer = (_RenderThread if self.threaded else _InlineRenderer)(self._render)
 
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Records this iteration's losses; hands a snapshot to the renderer when due."""

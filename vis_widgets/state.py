@@ -102,6 +102,10 @@ class DashboardState(HasTraits):
             f"{len(self.loss_keys)}. Received: key={key!r}"
         )
 
+    def key_for(self, key):
+        """Returns the loss key of a loss key or index (KeyError for neither)."""
+        return self.loss_keys[int(self.trait_for(key).split("_")[1])]
+
     def get_weight(self, key):
         """Returns a loss's weight by key or index."""
         return getattr(self, self.trait_for(key))
