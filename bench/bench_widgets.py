@@ -13,7 +13,10 @@ iterations from one fixed seed.
 Modes, interleaved in one process (each round runs every mode once, the
 order rotating between rounds), medians over rounds:
 - headless:  `minimize(..., verbose=False)` and no callback;
-- liveplot:  the same with `callbacks=[LivePlot()]`, the standalone use;
+- liveplot:  the same with `callbacks=[LivePlot()]`, the standalone use
+  (rendering on LivePlot's render thread, the default);
+- inline:    the same with `LivePlot(threaded=False)`, rendering on the
+  optimizer's thread (for comparison);
 - dashboard: what a `Dashboard` run does: `CurrentInput` first in the
   input modifiers (the un-jittered live image), LivePlot reading it, and
   the dashboard's stop monitor callback.
