@@ -139,8 +139,9 @@ def isolated_costs(opt, seed, repeats=30):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds instead of 9")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 9)")
     args = parser.parse_args()
-    rounds = 3 if args.quick else 9
+    rounds = args.rounds or (3 if args.quick else 9)
 
     keras.utils.set_random_seed(0)
     opt = make_optimizer(small_cnn())
