@@ -18,8 +18,9 @@ class InputModifier:
     A modifier's tunable state lives in `tf.Variable`s listed by `variables`.
     The optimizer traces its step with the first modifier instance it meets
     for a given `trace_key()`; when a later `minimize` gets another instance
-    of the same kind, that instance's variables are copied into the traced
-    one at every iteration, so nothing is retraced.
+    of the same kind, that instance's `variables` are copied into the traced
+    one inside the compiled step at every iteration (and its other state
+    through `load_state`), so nothing is retraced.
 
     Example:
         ```python
@@ -50,8 +51,19 @@ class InputModifier:
 
     @property
     def variables(self):
-        """The `tf.Variable`s holding the modifier's tunable state."""
+        """The `tf.Variable`s holding the modifier's tunable state.
+
+        The optimizer passes them into its compiled step at every iteration,
+        so a change made during a run takes effect at the next iteration.
+        """
         return []
+
+    def load_state(self, other):
+        """Copies `other`'s internal (non-tunable) state, e.g. a random generator's.
+
+        Called once before and after a run when `other` stands in for the
+        modifier the step was traced with (default: nothing to copy).
+        """
 
     def trace_key(self):
         """What must match for two modifiers to share one traced step."""
@@ -140,6 +152,10 @@ class Jitter(InputModifier):
     def variables(self):
         """`[amount]`: a float32 variable of one value or one per image dimension."""
         return [self._amount]
+
+    def load_state(self, other):
+        """Takes over `other`'s random generator state, so its `seed` is honoured."""
+        self._generator.reset(other._generator.state)
 
     def trace_key(self):
         """Jitters share a step when their data formats match."""

@@ -7,6 +7,7 @@ read, so losses never touch the model themselves.
 """
 
 import numbers
+import weakref
 
 import keras
 import numpy as np
@@ -21,6 +22,10 @@ _ACTIVATION_LAYERS = (
     keras.layers.ELU,
     keras.layers.PReLU,
 )
+
+
+# layer -> its linear copy, so losses on one layer share one pre-activation tensor
+_LINEAR_COPIES = weakref.WeakKeyDictionary()
 
 
 def check_keras_tensor(tensor, name):
@@ -146,7 +151,8 @@ class ActivationMaximization(Loss):
     layer's input; for a layer with an `activation` argument (`Dense`,
     `Conv2D`, ...) it reads a linear copy of the layer applied to the layer's
     input. The copy holds the layer's weights as they are when the loss is
-    built: build the loss again after training the model further.
+    built: build the loss again after training the model further. Losses on
+    the same layer share one copy (and so one tensor in the probe model).
 
     Args:
         layer: the Keras layer whose output is maximized (it must be used
@@ -198,12 +204,14 @@ class ActivationMaximization(Loss):
                 f"`activation` argument. Received: layer '{layer.name}' "
                 f"({type(layer).__name__}), which has none."
             )
-        config = layer.get_config()
-        config["activation"] = "linear"
-        config["name"] = f"{layer.name}_pre_activation"
-        linear = type(layer).from_config(config)
-        output = linear(_layer_output(layer, "input"))
-        linear.set_weights(layer.get_weights())
+        if layer not in _LINEAR_COPIES:
+            config = layer.get_config()
+            config["activation"] = "linear"
+            config["name"] = f"{layer.name}_pre_activation"
+            linear = type(layer).from_config(config)
+            _LINEAR_COPIES[layer] = (linear, linear(_layer_output(layer, "input")))
+        linear, output = _LINEAR_COPIES[layer]
+        linear.set_weights(layer.get_weights())  # refreshed for every new loss
         return output
 
     def call(self, value):

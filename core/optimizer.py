@@ -181,6 +181,8 @@ class Optimizer:
         self.best_input = None
         self.last_input = None
         self.iterations = 0
+        self.run_warnings = []
+        self._current = None
 
     # ----------------------------------------------------------------- graph
     def _build_probe(self):
@@ -286,8 +288,12 @@ class Optimizer:
         losses, weights = self.losses, self._weights
         wrt_is_input, norm_grads = self.wrt_is_input, self.norm_grads
 
-        def step(x, cache, best_x, best_loss):
+        traced_variables = [v for modifier in modifiers for v in modifier.variables]
+
+        def step(x, cache, best_x, best_loss, given_variables):
             self.trace_count += 1  # runs only while tracing
+            for traced, given in zip(traced_variables, given_variables):
+                traced.assign(given)  # a no-op when the given modifier is the traced one
             x_pre = x
             for modifier in modifiers:
                 x_pre = modifier.pre(x_pre)
@@ -450,25 +456,28 @@ class Optimizer:
             for modifier in modifiers:
                 modifier.build(seed.shape, self.data_format)
             step = self._get_step(modifiers, grad_modifier)
-            copies = [
-                (dst, src)
-                for traced, given in zip(step.modifiers, modifiers)
-                if traced is not given
-                for dst, src in zip(traced.variables, given.variables)
-            ]
-            return self._run(step.function, seed, max_iter, copies, callbacks)
+            pairs = [(t, g) for t, g in zip(step.modifiers, modifiers) if t is not g]
+            for traced, given in pairs:
+                traced.load_state(given)
+            try:
+                variables = tuple(v for modifier in modifiers for v in modifier.variables)
+                return self._run(step.function, seed, max_iter, variables, callbacks)
+            finally:
+                for traced, given in pairs:
+                    given.load_state(traced)
         finally:
             self._stop_event = None
             self._batch_size = None
             self._run_lock.release()
 
-    def _run(self, step, seed, max_iter, copies, callbacks):
-        x = tf.constant(seed)
+    def _run(self, step, seed, max_iter, variables, callbacks):
+        x = self._current = tf.constant(seed)
         cache = tf.zeros_like(x)
         best_x = x
         best_loss = tf.fill([seed.shape[0]], np.float32(np.inf))
         grads = wrt_value = None
         self.iterations = 0
+        self.run_warnings = []
         params = {"max_iter": max_iter, "batch_size": seed.shape[0]}
         failed = True
         try:
@@ -476,12 +485,10 @@ class Optimizer:
                 c.set_optimizer(self, params)
                 c.on_begin()
             for i in range(max_iter):
-                for dst, src in copies:
-                    dst.assign(src)
                 x, cache, best_x, best_loss, self._stats, grads, wrt_value = step(
-                    x, cache, best_x, best_loss
+                    x, cache, best_x, best_loss, variables
                 )
-                self._stats_np = None
+                self._current, self._stats_np = x, None
                 self.iterations = i + 1
                 if callbacks:
                     self._call_callbacks(callbacks, i, grads.numpy(), wrt_value.numpy())
@@ -522,25 +529,36 @@ class Optimizer:
     def _result(self, best_loss, grads, wrt_value):
         never = np.flatnonzero(~np.isfinite(best_loss))
         if never.size:
-            warnings.warn(
+            self._warn(
                 f"The loss of sample(s) {never.tolist()} was never finite (NaN or inf at every "
-                "iteration): returning their seed input.",
-                RuntimeWarning,
-                stacklevel=3,
+                "iteration): returning their seed input."
             )
         last = self._stats_numpy()[-1]
         if not np.all(np.isfinite(last)) and never.size < last.size:
-            warnings.warn(
+            self._warn(
                 f"The loss became NaN or inf after {self.iterations} iterations: returning the "
-                "best input among the iterations whose loss was finite.",
-                RuntimeWarning,
-                stacklevel=3,
+                "best input among the iterations whose loss was finite."
             )
         images = np.stack([deprocess_input(s, self.input_range) for s in self.best_input])
         img = images[0] if images.shape[0] == 1 else images
         return img, grads, wrt_value
 
+    def _warn(self, message):
+        """Warns, and keeps the message in `run_warnings` (a UI thread can show it)."""
+        self.run_warnings.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
     # ----------------------------------------------------------------- read-outs
+    @property
+    def current_input(self):
+        """The input state after the latest iteration (update and `post` applied), numpy.
+
+        Unlike a callback's `wrt_value` it is not jittered, so it is what a
+        live view should show; `None` before the first run.
+        """
+        current = getattr(self, "_current", None)
+        return None if current is None else current.numpy()
+
     def _stats_numpy(self):
         if self._stats_np is None and self._stats is not None:
             self._stats_np = self._stats.numpy()

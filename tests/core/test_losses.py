@@ -300,3 +300,26 @@ def test_loss_base_requires_call():
     loss = Loss(keras.Input((2,)))
     with pytest.raises(NotImplementedError):
         loss.call(tf.zeros((1, 2)))
+
+
+def test_lpnorm_fractional_p_value(rng):
+    value = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    loss = LPNorm(keras.Input((3, 4)), p=2.5)
+    expected = [(np.abs(v) ** 2.5).sum() ** (1 / 2.5) / 12 for v in value]
+    np.testing.assert_allclose(loss.call(tf.constant(value)).numpy(), expected, rtol=1e-5)
+
+
+def test_several_pre_activation_losses_on_one_layer_share_one_copy(small_cnn, rng):
+    head = small_cnn.get_layer("predictions")
+    losses = [
+        (ActivationMaximization(head, k, pre_activation=True), [float(k == j) for j in range(5)])
+        for k in range(5)
+    ]
+    assert all(loss.tensor is losses[0][0].tensor for loss, _ in losses)
+    opt = Optimizer(small_cnn.inputs[0], losses, input_range=(0, 1))
+    seed = rng.uniform(0, 1, size=(5, 16, 16, 3)).astype(np.float32)
+    opt.minimize(seed, max_iter=30, verbose=False)
+    logits = keras.Model(small_cnn.inputs[0], losses[0][0].tensor)
+    before, after = logits(seed).numpy(), logits(opt.best_input).numpy()
+    rises = [after[k, k] - before[k, k] for k in range(5)]
+    assert all(r > 0 for r in rises), rises  # each sample pushed its own class up

@@ -109,3 +109,74 @@ def test_grad_modifier_lookup():
         grad_modifiers.get("sqrt")
     with pytest.raises(TypeError, match="grad_modifier"):
         grad_modifiers.get(3)
+
+
+def _jitter_run(opt, seed_img, jitter, n=8):
+    rec = Recorder()
+    opt.minimize(seed_img, max_iter=n, input_modifiers=[jitter], callbacks=[rec], verbose=False)
+    return [c["wrt"] for c in rec.calls]
+
+
+def _zero_opt(shape):
+    inp = keras.Input(shape)
+    model = keras.Model(inp, keras.layers.Activation("linear")(inp))
+    x = model.inputs[0]
+    return Optimizer(x, [(LPNorm(x), 0.0)])  # zero gradient: only the modifiers act
+
+
+def test_a_seeded_jitter_is_reproducible_on_a_reused_optimizer():
+    opt = _zero_opt((9, 9, 1))
+    img = np.random.default_rng(4).normal(size=(1, 9, 9, 1)).astype(np.float32)
+    _jitter_run(opt, img, Jitter(3, seed=11))  # traces with this instance
+    first = _jitter_run(opt, img, Jitter(3, seed=7))
+    second = _jitter_run(opt, img, Jitter(3, seed=7))
+    fresh = _jitter_run(_zero_opt((9, 9, 1)), img, Jitter(3, seed=7))
+    for a, b, c in zip(first, second, fresh):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    assert opt.trace_count == 1
+
+
+def test_a_reused_stand_in_jitter_keeps_drawing_new_offsets():
+    opt = _zero_opt((9, 9, 1))
+    img = np.random.default_rng(4).normal(size=(1, 9, 9, 1)).astype(np.float32)
+    _jitter_run(opt, img, Jitter(3, seed=11))
+    stand_in = Jitter(3, seed=5)
+    first = _jitter_run(opt, img, stand_in)
+    second = _jitter_run(opt, img, stand_in)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_a_stand_in_jitter_amount_changed_mid_run_acts_next_iteration():
+    opt = _zero_opt((9, 9, 1))
+    img = np.random.default_rng(4).normal(size=(1, 9, 9, 1)).astype(np.float32)
+    _jitter_run(opt, img, Jitter(3, seed=11))
+    stand_in = Jitter(0, seed=5)
+
+    class Raise(Recorder):
+        def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+            super().callback(i, named_losses, overall_loss, grads, wrt_value)
+            if i == 3:
+                stand_in.jitter = 4
+
+    rec = Raise()
+    opt.minimize(img, max_iter=30, input_modifiers=[stand_in], callbacks=[rec], verbose=False)
+    assert all(np.array_equal(c["wrt"], img) for c in rec.calls[:4])
+    assert any(not np.array_equal(c["wrt"], img) for c in rec.calls[4:])
+    assert opt.trace_count == 1
+
+
+def test_current_input_is_the_registered_state_during_callbacks():
+    opt = _zero_opt((9, 9, 1))
+    img = np.random.default_rng(4).normal(size=(1, 9, 9, 1)).astype(np.float32)
+    seen = []
+
+    class Look(Recorder):
+        def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+            seen.append((np.array(wrt_value), self.optimizer.current_input))
+
+    assert opt.current_input is None
+    opt.minimize(img, max_iter=10, input_modifiers=[Jitter(3, seed=2)], callbacks=[Look()])
+    assert any(not np.array_equal(w, img) for w, _ in seen)  # wrt_value is jittered
+    for _, current in seen:
+        np.testing.assert_array_equal(current, img)  # the state is not

@@ -615,3 +615,21 @@ def test_wrt_tensor_the_losses_do_not_read_fails_clearly(small_cnn):
     with pytest.raises(ValueError, match="do not depend on `wrt_tensor`"):
         opt.minimize(max_iter=1, verbose=False)
     assert not opt.running
+
+
+def test_run_warnings_keep_the_messages(identity_model):
+    x = identity_model.inputs[0]
+
+    class Nan(Linear):
+        name = "Nan"
+
+        def call(self, value):
+            return super().call(value) * np.float32("nan")
+
+    opt = Optimizer(x, [(Nan(x, np.ones((1, 4, 4, 2), np.float32)), 1.0)])
+    with pytest.warns(RuntimeWarning):
+        opt.minimize(max_iter=2, verbose=False)
+    assert len(opt.run_warnings) == 1 and "never finite" in opt.run_warnings[0]
+    opt.set_weight(0, 0.0)
+    with pytest.warns(RuntimeWarning):  # 0 * NaN is still NaN
+        opt.minimize(max_iter=1, verbose=False)
