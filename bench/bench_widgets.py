@@ -17,9 +17,8 @@ order rotating between rounds), medians over rounds:
   (rendering on LivePlot's render thread, the default);
 - inline:    the same with `LivePlot(threaded=False)`, rendering on the
   optimizer's thread (for comparison);
-- dashboard: what a `Dashboard` run does: `CurrentInput` first in the
-  input modifiers (the un-jittered live image), LivePlot reading it, and
-  the dashboard's stop monitor callback.
+- dashboard: what a `Dashboard` run adds: the dashboard's stop monitor
+  callback before its LivePlot.
 
 One LivePlot per mode is created before timing and reused by every round,
 as a dashboard reuses its own; a warm-up run of every mode first traces the
@@ -41,7 +40,6 @@ import time
 import keras
 import numpy as np
 
-from vis_widgets.capture import CurrentInput
 from vis_widgets.core import (
     ActivationMaximization,
     Jitter,
@@ -78,15 +76,13 @@ def make_optimizer(model):
 
 
 class Modes:
-    """The three ways of running; each returns (seconds, LivePlot stats or None)."""
+    """The four ways of running; each returns (seconds, LivePlot stats or None)."""
 
     def __init__(self, opt, seed):
         self.opt, self.seed = opt, seed
         self.live = LivePlot()
         self.inline_live = LivePlot(threaded=False)
         self.dash_live = LivePlot()
-        self.current = CurrentInput.for_optimizer(opt)
-        self.dash_live.image_source = self.current.read
         self.stop_event = threading.Event()
 
     def _timed(self, **kwargs):
@@ -107,7 +103,7 @@ class Modes:
 
     def dashboard(self):
         seconds = self._timed(
-            input_modifiers=[self.current, Jitter(0.05)],
+            input_modifiers=[Jitter(0.05)],
             callbacks=[_StopMonitor(self.stop_event), self.dash_live],
         )
         return seconds, dict(self.dash_live.stats)

@@ -7,7 +7,6 @@ imported lazily, so `import vis_widgets.core` never loads ipywidgets.
 __version__ = "0.1.0"
 
 _LAZY = {
-    "CurrentInput": ".capture",
     "Dashboard": ".dashboard",
     "DashboardState": ".state",
     "LivePlot": ".liveplot",

@@ -19,7 +19,6 @@ import ipywidgets as widgets
 import numpy as np
 from traitlets import TraitError, dlink, link
 
-from vis_widgets.capture import CurrentInput
 from vis_widgets.controls import button, jitter_slider, max_iter_slider, weight_row
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.input_modifiers import Jitter
@@ -179,10 +178,8 @@ class Dashboard:
             raise ValueError(str(err)) from None
         self.jitter = Jitter(jitter, data_format=optimizer.data_format)
         self._binding = EngineBinding(self.state, optimizer, self.jitter)
-        self._current_input = CurrentInput.for_optimizer(optimizer)
         self.live = liveplot if liveplot is not None else LivePlot()
         self.live.auto_display = False
-        self.live.image_source = self._current_input.read
         self.live.set_optimizer(optimizer, {"max_iter": max_iter, "batch_size": 1})
         self._runner = Runner()
         self._stop_requested = threading.Event()
@@ -580,7 +577,7 @@ class Dashboard:
                 img, _, _ = self.optimizer.minimize(
                     seed,
                     max_iter=max_iter,
-                    input_modifiers=[self._current_input, self.jitter],
+                    input_modifiers=[self.jitter],
                     grad_modifier=self.grad_modifier,
                     callbacks=[monitor, self.live, *self.callbacks],
                     verbose=False,

@@ -124,11 +124,11 @@ class LivePlot(OptimizerCallback):
     iterations. The optimizer thread only appends a few floats per
     iteration.
 
-    The image is the input de-processed into the optimizer's `input_range`
-    (nearest-neighbour upscaled when small; a batch becomes a labelled
-    grid). During a run it shows `wrt_value`, the input after the `pre` of
-    the input modifiers (so jitter shifts it); the last frame shows the
-    optimizer's `last_input`. A `Dashboard` gives it the un-jittered input.
+    The image is the optimizer's `current_input` (the input after each
+    iteration's update, with the jitter undone) de-processed into its
+    `input_range` (nearest-neighbour upscaled when small; a batch becomes a
+    labelled grid). It is fetched only for the frames the throttle lets
+    through, on the optimizer's thread, so each frame shows its own step.
 
     Args:
         image_fps: the most image frames per second (> 0).
@@ -174,7 +174,6 @@ class LivePlot(OptimizerCallback):
         self.auto_display = bool(auto_display)
         self.keep_frames = bool(keep_frames)
         self.labels = None
-        self.image_source = None
         self.image = widgets.Image(format="png")
         self.image.add_class("vw-image")
         self.curves = widgets.Image(format="png")
@@ -289,7 +288,7 @@ class LivePlot(OptimizerCallback):
             return
         image = None
         if image_due:
-            image = self.image_source() if self.image_source is not None else wrt_value
+            image = self.optimizer.current_input
             self._next_image = now + 1.0 / self.image_fps
         if curves_due:
             self._next_curves = now + 1.0 / self.curve_fps
@@ -301,7 +300,7 @@ class LivePlot(OptimizerCallback):
         if renderer is None:
             return
         steps = len(self._x)
-        last = self.optimizer.last_input
+        last = self.optimizer.current_input
         frame = _Frame(max(steps - 1, 0), time.perf_counter(), last, True, final=True)
         if not renderer.finish(frame, timeout=60):
             warnings.warn("LivePlot: the last frame took over 60 s to render.", stacklevel=2)

@@ -5,6 +5,8 @@ import pytest
 from widgetkit import WAIT, CountCalls, Gate, Slow
 
 from vis_widgets.core import OptimizerCallback
+from vis_widgets.liveplot import LivePlot
+from vis_widgets.render import display_images
 
 TV = "TV(2.0) Loss"
 
@@ -75,6 +77,22 @@ def test_run_updates_the_image_several_times_and_progress_reaches_max_iter(
     assert "done" in dash.state.status
     assert not dash.state.running
     assert not dash.run_button.disabled and dash.stop_button.disabled
+
+
+def test_the_live_image_is_not_jittered(tiny_opt, make_dashboard):
+    live = LivePlot(image_fps=1e6, threaded=False)  # every iteration renders a frame
+    dash = make_dashboard(tiny_opt, liveplot=live, jitter=0.5, max_iter=8)
+    for key in dash.weights:
+        dash.state.set_weight(key, 0.0)  # a zero gradient: the input stays the seed
+    shown = dash.live.image.value  # the seed, as the dashboard shows it before a run
+    assert dash.run() and dash.wait(WAIT)
+    assert dash.last_error is None, dash.last_error
+    frames = dash.result.frames
+    assert [step for step, _ in frames] == list(range(1, 9))
+    expected = display_images(dash.result.seed, (0.0, 1.0), "channels_last")
+    for _, images in frames:
+        np.testing.assert_array_equal(images, expected)
+    assert dash.live.image.value == shown
 
 
 def test_stop_ends_within_one_iteration_and_keeps_the_result(tiny_opt, make_dashboard):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from widgetkit import Slow
 
-from vis_widgets.core import LPNorm, Optimizer, TotalVariation
+from vis_widgets.core import Jitter, LPNorm, Optimizer, OptimizerCallback, TotalVariation
 from vis_widgets.core.utils import to_display_image, upscale
 from vis_widgets.liveplot import LivePlot
 
@@ -45,6 +45,33 @@ def test_liveplot_alone_displays_once_and_updates_in_place(tiny_opt, fake_notebo
     last = live.frames[-1][1][0]
     expected = to_display_image(tiny_opt.last_input[0], (0.0, 1.0))
     np.testing.assert_array_equal(last, expected)
+
+
+class Inputs(OptimizerCallback):
+    """Records the (jittered) `wrt_value` each iteration's step saw."""
+
+    def __init__(self):
+        self.seen = []
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        self.seen.append(wrt_value.copy())
+
+
+def test_the_live_image_is_the_registered_input_not_the_jittered_one(tiny_opt):
+    for k in range(3):
+        tiny_opt.set_weight(k, 0.0)  # a zero gradient: the input never changes
+    seed = np.random.default_rng(0).uniform(0, 1, (1, 12, 12, 3)).astype(np.float32)
+    live = LivePlot(image_fps=1e6, threaded=False)  # every iteration renders a frame
+    inputs = Inputs()
+    jitter = Jitter(0.4, seed=1)
+    tiny_opt.minimize(
+        seed, max_iter=8, input_modifiers=[jitter], callbacks=[inputs, live], verbose=False
+    )
+    assert any(not np.array_equal(x, seed) for x in inputs.seen)  # the jitter did shift
+    assert [step for step, _ in live.frames] == list(range(1, 9))
+    expected = to_display_image(seed[0], (0.0, 1.0))
+    for _, images in live.frames:
+        np.testing.assert_array_equal(images[0], expected)
 
 
 def test_liveplot_is_throttled_by_wall_clock(tiny_opt):
