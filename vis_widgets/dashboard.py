@@ -585,6 +585,7 @@ class Dashboard:
             record = self._record(kind, img, seed, max_iter, time.perf_counter() - started)
             record.sweep, record.labels = sweep, labels
             self._add(record)
+            self._show_warnings(record.warnings)
         except Exception as err:
             self.last_error = err
             self.errors.append_stderr(traceback.format_exc())
@@ -618,6 +619,7 @@ class Dashboard:
             last_input=np.array(opt.last_input),
             best_input=np.array(opt.best_input),
             frames=list(self.live.frames),
+            warnings=list(opt.run_warnings),
         )
 
     def _add(self, record):
@@ -636,6 +638,14 @@ class Dashboard:
             f"#{record.number} {record.kind} {verb} {record.iterations}/{record.max_iter} "
             f"iterations in {record.seconds:.1f} s · overall loss {record.overall_loss:.4g}"
         )
+
+    def _show_warnings(self, messages):
+        """Shows the engine's warnings of the run (on the worker thread they reach no cell)."""
+        for message in messages:
+            self.errors.append_stderr(f"Warning: {message}\n")
+        if messages:
+            count = f"{len(messages)} warning" + ("s" if len(messages) > 1 else "")
+            self.state.status += f" · {count}, see below"
 
     def _running_changed(self, change):
         running = change["new"]

@@ -40,6 +40,8 @@ class RunRecord:
         last_input: the raw input after the last iteration (batch axis kept).
         best_input: the raw best input (batch axis kept).
         frames: the display frames rendered live, `(step, images)` pairs.
+        warnings: the engine's warnings of the run (`Optimizer.run_warnings`),
+            e.g. a loss that became NaN.
         labels: the per-sample captions (a sweep), or None.
         sweep: `(loss key, values)` for a sweep, else None.
 
@@ -67,6 +69,7 @@ class RunRecord:
     last_input: np.ndarray
     best_input: np.ndarray
     frames: list = dataclasses.field(default_factory=list, repr=False)
+    warnings: list = dataclasses.field(default_factory=list)
     labels: list = None
     sweep: tuple = None
 

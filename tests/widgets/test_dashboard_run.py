@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from widgetkit import WAIT, CountCalls, Gate, Slow
 
-from vis_widgets.core import OptimizerCallback
+from vis_widgets.core import Loss, Optimizer, OptimizerCallback, TotalVariation
 from vis_widgets.liveplot import LivePlot
 from vis_widgets.render import display_images
 
@@ -74,7 +75,7 @@ def test_run_updates_the_image_several_times_and_progress_reaches_max_iter(
     assert "60 / 60" in dash.live.progress_text.value
     assert "it/s" in dash.live.progress_text.value
     assert dash.live.curves.value[:4] == b"\x89PNG"
-    assert "done" in dash.state.status
+    assert "done" in dash.state.status and "warning" not in dash.state.status
     assert not dash.state.running
     assert not dash.run_button.disabled and dash.stop_button.disabled
 
@@ -147,6 +148,26 @@ def test_an_error_is_shown_and_the_next_run_works(tiny_opt, make_dashboard):
     assert dash.wait(WAIT)
     assert len(dash.history) == 1 and dash.result.iterations == 30
     assert dash.errors.outputs == ()  # cleared by the new run
+
+
+class NanLoss(Loss):
+    name = "NaN Loss"
+
+    def call(self, value):
+        return tf.fill([tf.shape(value)[0]], float("nan"))
+
+
+@pytest.mark.filterwarnings("ignore:The loss of sample:RuntimeWarning")
+def test_the_engine_warnings_of_a_run_are_shown(tiny_model, make_dashboard):
+    x = tiny_model.inputs[0]
+    opt = Optimizer(x, [(NanLoss(x), 1.0), (TotalVariation(x), 1.0)], input_range=(0.0, 1.0))
+    dash = make_dashboard(opt, max_iter=3)
+    assert dash.run() and dash.wait(WAIT)
+    assert dash.last_error is None, dash.last_error
+    assert dash.result.warnings == opt.run_warnings != []
+    shown = "".join(o["text"] for o in dash.errors.outputs if o.get("name") == "stderr")
+    assert "Warning: The loss of sample(s) [0] was never finite" in shown
+    assert "done" in dash.state.status and "1 warning, see below" in dash.state.status
 
 
 def test_a_double_run_starts_one_run(tiny_opt, make_dashboard):
