@@ -5,7 +5,6 @@ referenced as `model.get_layer("name")` and the input as `model.inputs[0]`,
 so it runs in any notebook where `model` is the same model.
 """
 
-import inspect
 import pathlib
 
 from vis_widgets.render import compose_frame, encode_png, gif_bytes
@@ -33,22 +32,12 @@ def _tensor_expression(tensor, input_tensor):
     return f"model.get_layer({history[0].name!r}).output"
 
 
-def _first_parameter(cls):
-    params = [
-        p
-        for p in inspect.signature(cls.__init__).parameters.values()
-        if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    return params[0].name if params else None, {p.name for p in params}
-
-
 def loss_expression(loss, input_tensor):
     """Returns the Python expression that rebuilds `loss` from `model`.
 
     The first constructor argument is the layer (`model.get_layer(name)`,
     when the config has a `layer` name) or the tensor the loss reads; the
-    rest of `get_config()` follows as keyword arguments. A `data_format`
-    attribute that the constructor accepts but the config lacks is added.
+    rest of `get_config()` follows as keyword arguments.
 
     Args:
         loss: a `Loss`.
@@ -57,20 +46,13 @@ def loss_expression(loss, input_tensor):
     Returns:
         A string such as `TotalVariation(model.inputs[0], beta=2.0)`.
     """
-    cls = type(loss)
     config = dict(loss.get_config())
-    first, accepted = _first_parameter(cls)
     if "layer" in config:
         head = f"model.get_layer({config.pop('layer')!r})"
-        config.pop(first, None)
     else:
         head = _tensor_expression(loss.tensor, input_tensor)
-    if "data_format" in accepted and "data_format" not in config:
-        data_format = getattr(loss, "data_format", None)
-        if data_format is not None:
-            config["data_format"] = data_format
     args = [head, *(f"{k}={v!r}" for k, v in config.items())]
-    return f"{cls.__name__}({', '.join(args)})"
+    return f"{type(loss).__name__}({', '.join(args)})"
 
 
 def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
