@@ -271,7 +271,6 @@ class LivePlot(OptimizerCallback):
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Records this iteration's losses; hands a snapshot to the renderer when due."""
         now = time.perf_counter()
-        self._x.append(i)
         for series, (_, value) in zip(self._weighted, named_losses):
             series.append(value)
         self._weighted[-1].append(overall_loss)
@@ -282,6 +281,8 @@ class LivePlot(OptimizerCallback):
         else:
             for series, key in zip(self._raw_series, self._keys):
                 series.append(float(raw[key].mean()))
+        # last: the render thread draws len(self._x) points of every series
+        self._x.append(i)
         image_due = i == 0 or now >= self._next_image
         curves_due = i == 0 or now >= self._next_curves
         if not (image_due or curves_due):

@@ -103,6 +103,21 @@ def test_a_rendering_error_is_raised_not_swallowed(tiny_opt):
         tiny_opt.minimize(max_iter=3, callbacks=[live], verbose=False)
 
 
+def test_curves_drawn_while_an_iteration_is_recorded_are_consistent(tiny_opt, monkeypatch):
+    # The render thread may draw at any point of `callback`: here right when the callback
+    # reads the raw losses, after the weighted values are recorded and before the raw ones.
+    live = LivePlot(raw=True)
+    read_raw = Optimizer.per_sample_raw_losses.fget
+
+    def draw_then_read(opt):
+        live.redraw_curves()
+        return read_raw(opt)
+
+    monkeypatch.setattr(Optimizer, "per_sample_raw_losses", property(draw_then_read))
+    tiny_opt.minimize(max_iter=4, callbacks=[live], verbose=False)
+    assert len(live.raw_history["TV(2.0) Loss"]) == 4
+
+
 def _linear_model(shape):
     inp = keras.Input(shape)
     out = keras.layers.Activation("linear", name="ident")(inp)
