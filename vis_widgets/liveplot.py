@@ -52,18 +52,18 @@ class _Frame:
 
 
 class _RenderThread:
-    """One daemon thread per run that renders the latest submitted frame."""
+    """One daemon thread per run that renders the latest submitted frame, until the final one."""
 
     def __init__(self, render):
         self._render = render
         self._cond = threading.Condition()
         self._pending = None
-        self._closing = False
         self.error = None
         self._thread = threading.Thread(target=self._loop, name="vis_widgets-render", daemon=True)
         self._thread.start()
 
     def submit(self, frame):
+        """Makes `frame` the next one to draw, inheriting what an undrawn older one had."""
         with self._cond:
             if self._pending is not None:
                 frame.merge_older(self._pending)
@@ -71,29 +71,23 @@ class _RenderThread:
             self._cond.notify()
 
     def finish(self, frame, timeout):
-        """Submits the last frame, waits until it is drawn; returns False on timeout."""
-        with self._cond:
-            if self._pending is not None:
-                frame.merge_older(self._pending)
-            self._pending = frame
-            self._closing = True
-            self._cond.notify()
+        """Submits the final frame, waits until it is drawn; returns False on timeout."""
+        self.submit(frame)
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
     def _loop(self):
         while True:
             with self._cond:
-                while self._pending is None and not self._closing:
+                while self._pending is None:
                     self._cond.wait()
                 frame, self._pending = self._pending, None
-                closing = self._closing
-            if frame is not None and self.error is None:
+            if self.error is None:
                 try:
                     self._render(frame)
                 except Exception as err:  # shown by on_end, never swallowed
                     self.error = err
-            if closing and frame is not None and frame.final:
+            if frame.final:
                 return
 
 
@@ -189,7 +183,6 @@ class LivePlot(OptimizerCallback):
         self._draw_lock = threading.Lock()
         self._renderer = None
         self._reset_run_state(max_iter=1)
-        self.stats = self._empty_stats()
 
     # ------------------------------------------------------------------ public
     @property
