@@ -77,47 +77,45 @@ def weight_row(state, trait, label):
     return row, slider, text
 
 
-def _widen_max(slider, limit_floor):
-    """Keeps `slider.max` large enough for the state's value (observer, runs before the link)."""
+def _state_slider(slider_class, state, trait, css_class, slider_max, **kwargs):
+    """Returns a slider linked to `state.<trait>`, whose max widens to any larger value."""
+    slider = slider_class(
+        max=max(slider_max, getattr(state, trait)),
+        description=trait,
+        style={"description_width": "150px"},
+        layout=widgets.Layout(width="430px"),
+        **kwargs,
+    )
+    slider.add_class(css_class)
 
-    def widen(change):
-        slider.max = max(limit_floor, change["new"], slider.max)
+    def widen(change):  # observes before the link, so the slider can take the value
+        slider.max = max(slider_max, change["new"], slider.max)
 
-    return widen
+    state.observe(widen, names=trait)
+    link((state, trait), (slider, "value"))
+    return slider
 
 
 def max_iter_slider(state):
     """Returns an `IntSlider` (`vw-max-iter`) linked to `state.max_iter`."""
-    slider = widgets.IntSlider(
-        min=1,
-        max=max(MAX_ITER_SLIDER_MAX, state.max_iter),
-        step=1,
-        description="max_iter",
-        style={"description_width": "150px"},
-        layout=widgets.Layout(width="430px"),
+    return _state_slider(
+        widgets.IntSlider, state, "max_iter", "vw-max-iter", MAX_ITER_SLIDER_MAX, min=1, step=1
     )
-    slider.add_class("vw-max-iter")
-    state.observe(_widen_max(slider, MAX_ITER_SLIDER_MAX), names="max_iter")
-    link((state, "max_iter"), (slider, "value"))
-    return slider
 
 
 def jitter_slider(state):
     """Returns a `FloatSlider` (`vw-jitter`) linked to `state.jitter` (a fraction of the size)."""
-    slider = widgets.FloatSlider(
+    return _state_slider(
+        widgets.FloatSlider,
+        state,
+        "jitter",
+        "vw-jitter",
+        JITTER_SLIDER_MAX,
         min=0.0,
-        max=max(JITTER_SLIDER_MAX, state.jitter),
         step=0.005,
         readout_format=".3f",
-        description="jitter",
         tooltip="jitter: the largest random shift, as a fraction of the image size",
-        style={"description_width": "150px"},
-        layout=widgets.Layout(width="430px"),
     )
-    slider.add_class("vw-jitter")
-    state.observe(_widen_max(slider, JITTER_SLIDER_MAX), names="jitter")
-    link((state, "jitter"), (slider, "value"))
-    return slider
 
 
 def button(description, css_class, tooltip, style="", icon=""):
