@@ -633,3 +633,11 @@ def test_run_warnings_keep_the_messages(identity_model):
     opt.set_weight(0, 0.0)
     with pytest.warns(RuntimeWarning):  # 0 * NaN is still NaN
         opt.minimize(max_iter=1, verbose=False)
+
+
+def test_input_range_does_not_clip_during_optimization(identity_model):
+    coef = -np.ones((1, 4, 4, 2), np.float32)  # pushes every value up
+    opt = _linear_opt(identity_model, coef, input_range=(0, 1))
+    img, _, _ = opt.minimize(np.full((1, 4, 4, 2), 0.5), max_iter=5, verbose=False)
+    assert opt.last_input.min() > 1.0  # the raw state left the range
+    assert img.min() >= 0.0 and img.max() <= 1.0  # only the returned image is mapped back
