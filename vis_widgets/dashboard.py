@@ -571,7 +571,7 @@ class Dashboard:
         try:
             context = contextlib.nullcontext()
             if sweep is not None:
-                index = self.state.loss_keys.index(sweep[0])
+                index = self.state.index_for(sweep[0])
                 context = self._binding.per_sample(index, sweep[1])
             with context:
                 img, _, _ = self.optimizer.minimize(

@@ -90,21 +90,25 @@ class DashboardState(HasTraits):
         """The weight trait names, in the optimizer's loss order."""
         return [f"weight_{k}" for k in range(len(self.loss_keys))]
 
-    def trait_for(self, key):
-        """Returns the weight trait name of a loss key or index."""
+    def index_for(self, key):
+        """Returns the loss index of a loss key or index (KeyError for neither)."""
         if isinstance(key, numbers.Integral) and not isinstance(key, bool):
             if 0 <= key < len(self.loss_keys):
-                return f"weight_{int(key)}"
+                return int(key)
         elif key in self.loss_keys:
-            return f"weight_{self.loss_keys.index(key)}"
+            return self.loss_keys.index(key)
         raise KeyError(
             f"`key` must be one of {list(self.loss_keys)} or an index below "
             f"{len(self.loss_keys)}. Received: key={key!r}"
         )
 
+    def trait_for(self, key):
+        """Returns the weight trait name of a loss key or index."""
+        return f"weight_{self.index_for(key)}"
+
     def key_for(self, key):
         """Returns the loss key of a loss key or index (KeyError for neither)."""
-        return self.loss_keys[int(self.trait_for(key).split("_")[1])]
+        return self.loss_keys[self.index_for(key)]
 
     def get_weight(self, key):
         """Returns a loss's weight by key or index."""
@@ -169,16 +173,10 @@ class EngineBinding:
         self.jitter = jitter
         self._held = set()
         for index, name in enumerate(state.weight_traits):
+            optimizer.set_weight(index, getattr(state, name))
             state.observe(functools.partial(self._weight_changed, index), names=name)
+        jitter.jitter = state.jitter
         state.observe(self._jitter_changed, names="jitter")
-        self.push_all()
-
-    def push_all(self):
-        """Writes every weight and the jitter to the engine."""
-        for index, name in enumerate(self.state.weight_traits):
-            if index not in self._held:
-                self.optimizer.set_weight(index, getattr(self.state, name))
-        self.jitter.jitter = self.state.jitter
 
     def _weight_changed(self, index, change):
         if index not in self._held:
