@@ -1,5 +1,9 @@
 """The dashboard's input controls, each `link`ed to one `DashboardState` trait.
 
+`ControlPanel` is the dashboard's left column: a row per loss weight, the
+`max_iter` and jitter sliders, Run / Stop / Continue / Reset (enabled from
+`state.running`), the progress and the status line (`state.status`).
+
 A loss weight needs a log feel from about 0.01 to 1000 *and* the value 0
 (turning a term off). `FloatLogSlider` cannot reach 0, so the weight slider
 is a plain `FloatSlider` over a log10 position: the leftmost position means
@@ -9,10 +13,12 @@ exact weight and accepts any typed value (0, 3.7, 2500), which the slider
 then follows as closely as its range allows.
 """
 
+import html
 import math
+import operator
 
 import ipywidgets as widgets
-from traitlets import link
+from traitlets import dlink, link
 
 POSITION_MIN = -2.5  # the leftmost position: weight 0
 POSITION_MAX = 3.0  # weight 1000
@@ -129,3 +135,63 @@ def button(description, css_class, tooltip, style="", icon=""):
     )
     btn.add_class(css_class)
     return btn
+
+
+class ControlPanel:
+    """The dashboard's left column, every control linked to one `DashboardState`.
+
+    The buttons only carry their CSS classes (`vw-run`, `vw-stop`,
+    `vw-continue`, `vw-reset`); the owner connects their clicks. Run,
+    Continue and Reset are disabled while `state.running`, Stop otherwise.
+
+    Args:
+        state: the `DashboardState`.
+        progress: the widgets shown under the buttons (a progress bar and
+            its text).
+
+    Attributes:
+        weight_sliders: `{loss key: FloatSlider}` (class `vw-weight`), the
+            slider's value is the log10 position (see above).
+        weight_texts: `{loss key: BoundedFloatText}` with the exact weights.
+        max_iter_slider, jitter_slider: the sliders of `state.max_iter` and
+            `state.jitter`.
+        run_button, stop_button, continue_button, reset_button: the buttons.
+        status: the `HTML` status line (`vw-status`), showing `state.status`.
+        widget: the column, a `VBox`.
+
+    Example:
+        ```python
+        panel = ControlPanel(state, [live.progress, live.progress_text])
+        panel.run_button.on_click(lambda _: dash.run())
+        ```
+    """
+
+    def __init__(self, state, progress):
+        self.weight_sliders, self.weight_texts, rows = {}, {}, []
+        for key, trait in zip(state.loss_keys, state.weight_traits):
+            row, self.weight_sliders[key], self.weight_texts[key] = weight_row(state, trait, key)
+            rows.append(row)
+        self.max_iter_slider = max_iter_slider(state)
+        self.jitter_slider = jitter_slider(state)
+        self.run_button = button("Run", "vw-run", "Run from the seed", "success", "play")
+        self.stop_button = button("Stop", "vw-stop", "Stop after this iteration", "danger", "stop")
+        self.continue_button = button(
+            "Continue", "vw-continue", "Run again from the current image", "primary", "forward"
+        )
+        self.reset_button = button("Reset", "vw-reset", "Draw a new random seed", "", "refresh")
+        for b in (self.run_button, self.continue_button, self.reset_button):
+            dlink((state, "running"), (b, "disabled"))
+        dlink((state, "running"), (self.stop_button, "disabled"), transform=operator.not_)
+        self.status = widgets.HTML()
+        self.status.add_class("vw-status")
+        dlink((state, "status"), (self.status, "value"), transform=_status_html)
+        buttons = [self.run_button, self.stop_button, self.continue_button, self.reset_button]
+        self.widget = widgets.VBox(
+            [*rows, self.max_iter_slider, self.jitter_slider, widgets.HBox(buttons),
+             widgets.HBox(list(progress)), self.status],
+            layout=widgets.Layout(width="450px"),
+        )  # fmt: skip
+
+
+def _status_html(text):
+    return f"<span style='font-size: 90%'>{html.escape(text)}</span>"

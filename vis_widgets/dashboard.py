@@ -8,9 +8,6 @@ callbacks only copy values or start/stop the runner.
 """
 
 import contextlib
-import html
-import numbers
-import pathlib
 import threading
 import time
 import traceback
@@ -19,19 +16,19 @@ import ipywidgets as widgets
 import numpy as np
 from traitlets import TraitError, dlink, link
 
-from vis_widgets.controls import button, jitter_slider, max_iter_slider, weight_row
+from vis_widgets.controls import ControlPanel
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.input_modifiers import Jitter
 from vis_widgets.core.optimizer import Optimizer
-from vis_widgets.export import losses_snippet, write_gif, write_png
-from vis_widgets.history import HistoryGallery, RunRecord, thumbnail
+from vis_widgets.export import ExportPanel, losses_snippet, write_gif, write_png
+from vis_widgets.history import HistoryGallery, RunRecord
 from vis_widgets.liveplot import LivePlot
+from vis_widgets.presets import keras_vis_losses
 from vis_widgets.render import display_images
 from vis_widgets.runner import Runner
+from vis_widgets.seeds import check_seed
 from vis_widgets.state import DashboardState, EngineBinding
 from vis_widgets.sweep import SweepPanel, check_values, sweep_values
-
-EPSILON = 1e-7
 
 
 class _StopMonitor(OptimizerCallback):
@@ -71,25 +68,6 @@ def _scalar_weights(optimizer):
     return weights
 
 
-def random_seed(optimizer, rng=None):
-    """Returns one random seed sample `(1, ...)`, as the engine makes it.
-
-    Draws from `rng` (a `numpy.random.Generator`), or from numpy's global
-    state when None, as the engine does (so `keras.utils.set_random_seed`
-    makes it reproducible).
-    """
-    shape = (1, *tuple(optimizer.input_tensor.shape[1:]))
-    if any(d is None for d in shape):
-        raise ValueError(
-            f"The input's shape {tuple(optimizer.input_tensor.shape)} has unknown dimensions: "
-            "pass `seed_input`."
-        )
-    lo, hi = (float(v) for v in optimizer.input_range)
-    x = rng.random(shape) if rng is not None else np.random.random(shape)
-    x = (x - x.mean()) / (x.std() + EPSILON)
-    return (x * 0.05 * (hi - lo) + (lo + hi) / 2).astype(np.float32)
-
-
 class Dashboard:
     """An interactive activation-maximization workbench over an `Optimizer`.
 
@@ -127,9 +105,13 @@ class Dashboard:
         state: the `DashboardState` every control is linked to.
         jitter: the `Jitter` instance used by every run.
         live: the `LivePlot` (its `image`, `curves`, `progress` widgets).
-        weight_sliders: `{loss key: FloatSlider}` (class `vw-weight`), the
-            slider's value is the log10 position (see `controls`).
-        weight_texts: `{loss key: BoundedFloatText}` with the exact weights.
+        controls: the `ControlPanel`; its `weight_sliders` (`{loss key:
+            FloatSlider}`, class `vw-weight`, valued by log10 position),
+            `weight_texts`, `max_iter_slider`, `jitter_slider` and the
+            `run_button`, `stop_button`, `continue_button` and
+            `reset_button` are attributes of the dashboard too.
+        gallery, sweep_panel, export_panel: the tabs' panels.
+        errors: the `Output` showing errors and the engine's warnings.
 
     Example:
         ```python
@@ -183,11 +165,9 @@ class Dashboard:
         self.live.set_optimizer(optimizer, {"max_iter": max_iter, "batch_size": 1})
         self._runner = Runner()
         self._stop_requested = threading.Event()
-        self._history, self._thumbnails = [], []
-        self._runs = 0
         self._closed = False
         self.last_error = None
-        self._seed = self._check_seed(seed_input)
+        self._seed = check_seed(optimizer, seed_input, rng)
         self._current = self._seed
         self._build()
         self.live.show(self._current)
@@ -208,9 +188,6 @@ class Dashboard:
     ):
         """Builds keras-vis's three losses for one layer's filters and their dashboard.
 
-        The losses are `ActivationMaximization(layer, filter_indices)`,
-        `LPNorm(input)` and `TotalVariation(input)`, as `visualize_activation`.
-
         Args:
             model: a single-input Keras model.
             layer: the layer, its name, or its index in `model.layers`.
@@ -224,71 +201,29 @@ class Dashboard:
             **kwargs: more `Dashboard` arguments (`max_iter`, `jitter`, ...).
 
         Returns:
-            A `Dashboard`.
+            A `Dashboard` (the losses are `presets.keras_vis_losses`).
 
         Example:
             ```python
             dash = Dashboard.from_model(model, "predictions", 3, input_range=(0.0, 1.0))
             ```
         """
-        from vis_widgets.core import ActivationMaximization, LPNorm, TotalVariation
-
-        if isinstance(layer, str):
-            layer = model.get_layer(layer)
-        elif isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
-            layer = model.layers[layer]
-        if pre_activation is None:
-            activation = getattr(layer, "activation", None)
-            pre_activation = getattr(activation, "__name__", "") == "softmax" or (
-                type(layer).__name__ == "Softmax"
-            )
-        x = model.inputs[0]
-        losses = [
-            (ActivationMaximization(layer, filter_indices, pre_activation), act_max_weight),
-            (LPNorm(x), lp_norm_weight),
-            (TotalVariation(x), tv_weight),
-        ]
-        return cls(Optimizer(x, losses, input_range=input_range), **kwargs)
-
-    def _check_seed(self, seed_input):
-        if seed_input is None:
-            return random_seed(self.optimizer, self._rng)
-        seed = np.array(seed_input, dtype=np.float32)
-        expected = tuple(self.optimizer.input_tensor.shape[1:])
-        if seed.ndim == len(expected):
-            seed = seed[None]
-        if seed.shape[0] != 1 or not all(
-            d is None or d == s for d, s in zip(expected, seed.shape[1:])
-        ):
-            raise ValueError(
-                f"`seed_input` must be one sample of shape {expected} (with or without a batch "
-                f"axis of 1). Received: seed_input with shape {np.shape(seed_input)}"
-            )
-        return seed
+        weights = (act_max_weight, lp_norm_weight, tv_weight)
+        losses = keras_vis_losses(model, layer, filter_indices, *weights, pre_activation)
+        return cls(Optimizer(model.inputs[0], losses, input_range=input_range), **kwargs)
 
     def _build(self):
-        state = self.state
-        self.weight_sliders, self.weight_texts, rows = {}, {}, []
-        for key, trait in zip(state.loss_keys, state.weight_traits):
-            row, slider, text = weight_row(state, trait, key)
-            self.weight_sliders[key], self.weight_texts[key] = slider, text
-            rows.append(row)
-        self.max_iter_slider = max_iter_slider(state)
-        self.jitter_slider = jitter_slider(state)
-        self.run_button = button("Run", "vw-run", "Run from the seed", "success", "play")
-        self.stop_button = button("Stop", "vw-stop", "Stop after this iteration", "danger", "stop")
-        self.continue_button = button(
-            "Continue", "vw-continue", "Run again from the current image", "primary", "forward"
-        )
-        self.reset_button = button("Reset", "vw-reset", "Draw a new random seed", "", "refresh")
-        self.stop_button.disabled = True
-        self.run_button.on_click(lambda _: self.run())
-        self.stop_button.on_click(lambda _: self.stop())
-        self.continue_button.on_click(lambda _: self.continue_())
-        self.reset_button.on_click(lambda _: self.reset())
-        self.status = widgets.HTML()
-        self.status.add_class("vw-status")
-        dlink((state, "status"), (self.status, "value"), transform=_status_html)
+        state, live = self.state, self.live
+        self.controls = ControlPanel(state, [live.progress, live.progress_text])
+        c = self.controls
+        c.run_button.on_click(lambda _: self.run())
+        c.stop_button.on_click(lambda _: self.stop())
+        c.continue_button.on_click(lambda _: self.continue_())
+        c.reset_button.on_click(lambda _: self.reset())
+        self.weight_sliders, self.weight_texts = c.weight_sliders, c.weight_texts
+        self.max_iter_slider, self.jitter_slider = c.max_iter_slider, c.jitter_slider
+        self.run_button, self.stop_button = c.run_button, c.stop_button
+        self.continue_button, self.reset_button = c.continue_button, c.reset_button
         self.errors = widgets.Output(layout=widgets.Layout(max_height="240px", overflow="auto"))
         self.errors.add_class("vw-errors")
         self.curves_mode = widgets.ToggleButtons(
@@ -298,66 +233,33 @@ class Dashboard:
         )
         self.curves_mode.add_class("vw-curves-mode")
         link((state, "raw_curves"), (self.curves_mode, "value"))
-        state.observe(lambda change: setattr(self.live, "raw", change["new"]), names="raw_curves")
-        dlink((self.live.progress, "value"), (state, "step"))
-        state.observe(self._running_changed, names="running")
+        state.observe(lambda change: setattr(live, "raw", change["new"]), names="raw_curves")
+        dlink((live.progress, "value"), (state, "step"))
         self.gallery = HistoryGallery(self.history_size, on_restore=self.restore)
         self.sweep_panel = SweepPanel(
             state.loss_keys, on_sweep=self.sweep, on_use=self.use_sweep_cell
         )
-        self._build_export()
-        self.live.progress.layout.width = "200px"
-        controls = widgets.VBox(
-            [
-                *rows,
-                self.max_iter_slider,
-                self.jitter_slider,
-                widgets.HBox(
-                    [self.run_button, self.stop_button, self.continue_button, self.reset_button]
-                ),
-                widgets.HBox([self.live.progress, self.live.progress_text]),
-                self.status,
-            ],
-            layout=widgets.Layout(width="450px"),
-        )
+        dlink((state, "running"), (self.sweep_panel.button, "disabled"))
+        self.export_panel = ExportPanel(self.export_code, self.save_png, self.save_gif)
+        self.export_text = self.export_panel.code
+        names = [*state.weight_traits, "max_iter", "jitter"]
+        state.observe(lambda _: self.export_panel.refresh(), names=names)
+        self.export_panel.refresh()
+        live.progress.layout.width = "200px"
         views = widgets.HBox(
-            [self.live.image, widgets.VBox([self.live.curves, self.curves_mode])],
+            [live.image, widgets.VBox([live.curves, self.curves_mode])],
             layout=widgets.Layout(align_items="flex-start"),
         )
         self.tabs = widgets.Tab(
-            [self.gallery.widget, self.sweep_panel.widget, self.export_panel],
+            [self.gallery.widget, self.sweep_panel.widget, self.export_panel.widget],
             titles=("History", "Sweep", "Export"),
         )
-        self.widget = widgets.VBox(
-            [widgets.HBox([controls, views], layout=widgets.Layout(flex_flow="row wrap")),
-             self.errors, self.tabs]
-        )  # fmt: skip
+        row = widgets.HBox(
+            [self.controls.widget, views], layout=widgets.Layout(flex_flow="row wrap")
+        )
+        self.widget = widgets.VBox([row, self.errors, self.tabs])
         self.widget.add_class("vw-dashboard")
         self.widget.observe(self._widget_closed, names="comm")
-
-    def _build_export(self):
-        self.export_text = widgets.Textarea(layout=widgets.Layout(width="98%", height="170px"))
-        self.export_text.add_class("vw-export-code")
-        self.png_path = widgets.Text("vis_widgets_image.png", description="PNG file")
-        self.gif_path = widgets.Text("vis_widgets_run.gif", description="GIF file")
-        self.save_png_button = button("Save PNG", "vw-save-png", "Save the current image")
-        self.save_gif_button = button("Save GIF", "vw-save-gif", "Save the latest run's frames")
-        self.save_png_button.on_click(lambda _: self._save_clicked(self.save_png, self.png_path))
-        self.save_gif_button.on_click(lambda _: self._save_clicked(self.save_gif, self.gif_path))
-        self.export_status = widgets.Label()
-        names = [*self.state.weight_traits, "max_iter", "jitter"]
-        self.state.observe(lambda _: self._refresh_export(), names=names)
-        self._refresh_export()
-        self.export_panel = widgets.VBox(
-            [
-                widgets.HTML("<small>The losses with the current weights, ready to paste "
-                             "(expects a variable <code>model</code>):</small>"),
-                self.export_text,
-                widgets.HBox([self.png_path, self.save_png_button]),
-                widgets.HBox([self.gif_path, self.save_gif_button]),
-                self.export_status,
-            ]
-        )  # fmt: skip
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs):
@@ -372,12 +274,13 @@ class Dashboard:
     @property
     def history(self):
         """The kept `RunRecord`s, oldest first (at most `history_size`)."""
-        return list(self._history)
+        return list(self.gallery.records)
 
     @property
     def result(self):
         """The latest finished `RunRecord` (its `image` is `minimize`'s result), or None."""
-        return self._history[-1] if self._history else None
+        records = self.gallery.records
+        return records[-1] if records else None
 
     @property
     def weights(self):
@@ -425,7 +328,7 @@ class Dashboard:
         """
         if self._runner.busy:
             return False
-        self._seed = self._check_seed(seed_input)
+        self._seed = check_seed(self.optimizer, seed_input, self._rng)
         self._current = self._seed
         self.live.show(self._current)
         self.state.status = "New seed: Run starts from it."
@@ -482,11 +385,7 @@ class Dashboard:
             KeyError: for a run number that is not in the history.
         """
         if not isinstance(record, RunRecord):
-            found = [r for r in self._history if r.number == record]
-            if not found:
-                kept = [r.number for r in self._history]
-                raise KeyError(f"No run #{record} in the history (kept: {kept}).")
-            record = found[0]
+            record = self.gallery.find(record)
         for key, weight in record.weights.items():
             self.state.set_weight(key, weight)
         self.state.max_iter = record.max_iter
@@ -523,8 +422,7 @@ class Dashboard:
         """
         batch = self._current if record is None else record.best_input
         labels = None if record is None else record.labels
-        images = display_images(batch, self.optimizer.input_range, self.optimizer.data_format)
-        return write_png(path, images, labels, min_size)
+        return write_png(path, self._display(batch), labels, min_size)
 
     def save_gif(self, path="vis_widgets_run.gif", record=None, duration=80):
         """Saves a run's live frames (default: the latest run) as an animated GIF.
@@ -554,12 +452,12 @@ class Dashboard:
         max_iter = self.state.max_iter
 
         def prepare():
-            self.gallery.ensure_slots(len(self._history) + 1)
+            self.gallery.ensure_slots(len(self.gallery.records) + 1)
             self._stop_requested.clear()
             self.errors.outputs = ()
             self.live.labels = labels
             self.state.running = True
-            self.state.status = f"Running #{self._runs + 1} ({kind}, {max_iter} iterations)…"
+            self.state.status = f"Running #{self._next_number()} ({kind}, {max_iter} iterations)…"
 
         return self._runner.start(
             lambda: self._job(kind, seed, max_iter, sweep, labels), prepare=prepare
@@ -582,10 +480,8 @@ class Dashboard:
                     callbacks=[monitor, self.live, *self.callbacks],
                     verbose=False,
                 )
-            record = self._record(kind, img, seed, max_iter, time.perf_counter() - started)
-            record.sweep, record.labels = sweep, labels
-            self._add(record)
-            self._show_warnings(record.warnings)
+            seconds = time.perf_counter() - started
+            self._add(self._record(kind, img, seed, max_iter, seconds, sweep, labels))
         except Exception as err:
             self.last_error = err
             self.errors.append_stderr(traceback.format_exc())
@@ -596,14 +492,21 @@ class Dashboard:
         finally:
             self.state.running = False
 
-    def _record(self, kind, img, seed, max_iter, seconds):
+    def _next_number(self):
+        result = self.result
+        return result.number + 1 if result is not None else 1
+
+    def _display(self, batch):
+        """The display images `(N, H, W, C)` uint8 of a raw input batch."""
+        return display_images(batch, self.optimizer.input_range, self.optimizer.data_format)
+
+    def _record(self, kind, img, seed, max_iter, seconds, sweep, labels):
         opt = self.optimizer
-        self._runs += 1
         named = {k: float(np.mean(v)) for k, v in opt.per_sample_losses.items()}
         raw = {k: float(np.mean(v)) for k, v in opt.per_sample_raw_losses.items()}
         overall = opt.per_sample_overall_loss
         return RunRecord(
-            number=self._runs,
+            number=self._next_number(),
             kind=kind,
             image=img,
             weights=self.state.weights,
@@ -620,51 +523,31 @@ class Dashboard:
             best_input=np.array(opt.best_input),
             frames=list(self.live.frames),
             warnings=list(opt.run_warnings),
+            labels=labels,
+            sweep=sweep,
         )
 
     def _add(self, record):
-        opt = self.optimizer
-        images = display_images(record.best_input, opt.input_range, opt.data_format)
-        self._history.append(record)
-        self._thumbnails.append(thumbnail(images, record.labels))
-        del self._history[: -self.history_size], self._thumbnails[: -self.history_size]
-        self.gallery.show(self._history, self._thumbnails)
+        """Keeps a finished run, shows it, and reports it (and the engine's warnings)."""
+        images = self._display(record.best_input)
+        self.gallery.add(record, images)
         if record.sweep is not None:
             self.sweep_panel.show(record, images)
         else:
             self._current = record.last_input
+        for message in record.warnings:  # on the worker thread, they reach no cell
+            self.errors.append_stderr(f"Warning: {message}\n")
         verb = "stopped at" if record.stopped else "done:"
-        self.state.status = (
+        status = (
             f"#{record.number} {record.kind} {verb} {record.iterations}/{record.max_iter} "
             f"iterations in {record.seconds:.1f} s · overall loss {record.overall_loss:.4g}"
         )
-
-    def _show_warnings(self, messages):
-        """Shows the engine's warnings of the run (on the worker thread they reach no cell)."""
-        for message in messages:
-            self.errors.append_stderr(f"Warning: {message}\n")
-        if messages:
-            count = f"{len(messages)} warning" + ("s" if len(messages) > 1 else "")
-            self.state.status += f" · {count}, see below"
-
-    def _running_changed(self, change):
-        running = change["new"]
-        for b in (self.run_button, self.continue_button, self.reset_button):
-            b.disabled = running
-        self.sweep_panel.button.disabled = running
-        self.stop_button.disabled = not running
+        if record.warnings:
+            count = len(record.warnings)
+            status += f" · {count} warning{'s' if count > 1 else ''}, see below"
+        self.state.status = status
 
     # ------------------------------------------------------------------ misc
-    def _refresh_export(self):
-        self.export_text.value = self.export_code()
-
-    def _save_clicked(self, save, path_widget):
-        try:
-            path = save(path_widget.value)
-            self.export_status.value = f"Saved {pathlib.Path(path).resolve()}"
-        except Exception as err:
-            self.export_status.value = f"Could not save: {type(err).__name__}: {err}"
-
     def _widget_closed(self, change):
         if change["new"] is None:
             self.stop()
@@ -676,7 +559,3 @@ class Dashboard:
             w = stack.pop()
             yield w
             stack.extend(getattr(w, "children", ()))
-
-
-def _status_html(text):
-    return f"<span style='font-size: 90%'>{html.escape(text)}</span>"

@@ -2,11 +2,15 @@
 
 The snippet is rebuilt from each loss's class and `get_config()`: layers are
 referenced as `model.get_layer("name")` and the input as `model.inputs[0]`,
-so it runs in any notebook where `model` is the same model.
+so it runs in any notebook where `model` is the same model. `ExportPanel`
+is the dashboard's Export tab.
 """
 
 import pathlib
 
+import ipywidgets as widgets
+
+from vis_widgets.controls import button
 from vis_widgets.render import compose_frame, encode_png, gif_bytes
 
 _CORE_MODULE = "vis_widgets.core"
@@ -137,3 +141,59 @@ def write_gif(path, frames, labels=None, duration=80):
         )
     steps = [step for step, _ in frames]
     return _write(path, gif_bytes([f for _, f in frames], steps, labels, duration))
+
+
+class ExportPanel:
+    """The Export tab: the snippet, and a file name and a button for each of PNG and GIF.
+
+    Args:
+        snippet: returns the current snippet (called by `refresh`).
+        save_png: called as `save_png(path)`, returns the written path.
+        save_gif: called as `save_gif(path)`, returns the written path.
+
+    Attributes:
+        code: the `Textarea` with the snippet (`vw-export-code`).
+        png_path, gif_path: the file names (`Text`).
+        save_png_button, save_gif_button: `vw-save-png`, `vw-save-gif`.
+        status: a `Label` saying what was saved, or why not.
+        widget: the tab's `VBox`.
+
+    Example:
+        ```python
+        panel = ExportPanel(dash.export_code, dash.save_png, dash.save_gif)
+        panel.refresh()
+        ```
+    """
+
+    def __init__(self, snippet, save_png, save_gif):
+        self._snippet = snippet
+        self.code = widgets.Textarea(layout=widgets.Layout(width="98%", height="170px"))
+        self.code.add_class("vw-export-code")
+        self.png_path = widgets.Text("vis_widgets_image.png", description="PNG file")
+        self.gif_path = widgets.Text("vis_widgets_run.gif", description="GIF file")
+        self.save_png_button = button("Save PNG", "vw-save-png", "Save the current image")
+        self.save_gif_button = button("Save GIF", "vw-save-gif", "Save the latest run's frames")
+        self.save_png_button.on_click(lambda _: self._save(save_png, self.png_path))
+        self.save_gif_button.on_click(lambda _: self._save(save_gif, self.gif_path))
+        self.status = widgets.Label()
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML("<small>The losses with the current weights, ready to paste "
+                             "(expects a variable <code>model</code>):</small>"),
+                self.code,
+                widgets.HBox([self.png_path, self.save_png_button]),
+                widgets.HBox([self.gif_path, self.save_gif_button]),
+                self.status,
+            ]
+        )  # fmt: skip
+
+    def refresh(self):
+        """Shows the current snippet."""
+        self.code.value = self._snippet()
+
+    def _save(self, save, path_widget):
+        try:
+            path = save(path_widget.value)
+            self.status.value = f"Saved {pathlib.Path(path).resolve()}"
+        except Exception as err:
+            self.status.value = f"Could not save: {type(err).__name__}: {err}"

@@ -85,27 +85,32 @@ class RunRecord:
 
 
 class HistoryGallery:
-    """A row of thumbnails of the latest runs, newest first, each with a Restore button.
+    """The latest runs, kept and shown as thumbnails, newest first, each with a Restore button.
 
     Slots are created by `ensure_slots` (on the UI thread, when a run
-    starts) and only filled by `show` (possibly from the run thread).
+    starts) and only filled by `add` (possibly from the run thread).
 
     Args:
-        size: how many runs are shown (and kept by the dashboard).
+        size: how many runs are kept and shown.
         on_restore: called with the `RunRecord` whose button was clicked.
+
+    Attributes:
+        records: the kept `RunRecord`s, oldest first (at most `size`).
 
     Example:
         ```python
         gallery = HistoryGallery(10, on_restore=dash.restore)
-        gallery.ensure_slots(len(records))
-        gallery.show(records, thumbnails)
+        gallery.ensure_slots(len(gallery.records) + 1)
+        gallery.add(record, display_images)
         ```
     """
 
     def __init__(self, size, on_restore):
         self.size = size
         self._on_restore = on_restore
-        self._records = []
+        self.records = []
+        self._thumbnails = []
+        self._shown = []  # the record in each slot, as displayed
         self.slots = []
         self.empty = widgets.HTML("<i>Finished runs appear here.</i>")
         self.widget = widgets.HBox([self.empty], layout=widgets.Layout(flex_flow="row wrap"))
@@ -126,30 +131,42 @@ class HistoryGallery:
             )
             slot.add_class("vw-history-item")
             self.slots.append(slot)
-            self._records.append(None)
         if len(self.widget.children) != len(self.slots) + 1:
             self.widget.children = (self.empty, *self.slots)
 
-    def show(self, records, thumbnails):
-        """Shows `records` (oldest first) with their PNG thumbnails, newest first."""
-        pairs = list(zip(records, thumbnails))[::-1][: len(self.slots)]
-        for k, slot in enumerate(self.slots):
-            if k < len(pairs):
-                record, thumbnail = pairs[k]
-                self._records[k] = record
-                image, caption, _ = slot.children
-                image.value = thumbnail
-                caption.value = record.caption()
-                slot.layout.display = ""
-            else:
-                self._records[k] = None
-                slot.layout.display = "none"
-        self.empty.layout.display = "none" if pairs else ""
+    def add(self, record, images):
+        """Keeps `record` with a thumbnail of its display images `(N, H, W, C)`; shows the latest.
+
+        The oldest record beyond `size` is dropped.
+        """
+        self.records.append(record)
+        self._thumbnails.append(thumbnail(images, record.labels))
+        del self.records[: -self.size], self._thumbnails[: -self.size]
+        newest_first = list(zip(self.records, self._thumbnails))[::-1]
+        self._shown = []
+        for slot, (kept, png) in zip(self.slots, newest_first):  # records never shrink
+            image, caption, _ = slot.children
+            image.value, caption.value = png, kept.caption()
+            slot.layout.display = ""
+            self._shown.append(kept)
+        self.empty.layout.display = "none"
+
+    def find(self, number):
+        """Returns the kept record with this run number.
+
+        Raises:
+            KeyError: when no kept record has it.
+        """
+        for record in self.records:
+            if record.number == number:
+                return record
+        kept = [r.number for r in self.records]
+        raise KeyError(f"No run #{number} in the history (kept: {kept}).")
 
     def _clicked(self, k):
-        record = self._records[k]
-        if record is not None:
-            self._on_restore(record)
+        shown = self._shown
+        if k < len(shown):
+            self._on_restore(shown[k])
 
 
 def thumbnail(images, labels=None):
