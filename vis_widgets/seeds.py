@@ -44,9 +44,8 @@ def check_seed(optimizer, seed_input, rng=None):
     expected = tuple(optimizer.input_tensor.shape[1:])
     if seed.ndim == len(expected):
         seed = seed[None]
-    if seed.shape[0] != 1 or not all(
-        d is None or d == s for d, s in zip(expected, seed.shape[1:])
-    ):
+    fits = seed.ndim == len(expected) + 1 and seed.shape[0] == 1
+    if not fits or not all(d is None or d == s for d, s in zip(expected, seed.shape[1:])):
         raise ValueError(
             f"`seed_input` must be one sample of shape {expected} (with or without a batch "
             f"axis of 1). Received: seed_input with shape {np.shape(seed_input)}"

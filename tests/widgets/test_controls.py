@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 from traitlets import TraitError
 
@@ -83,6 +84,8 @@ def test_dashboard_rejects_bad_arguments(tiny_opt):
         Dashboard(tiny_opt, jitter=-0.1)
     with pytest.raises(ValueError, match="seed_input"):
         Dashboard(tiny_opt, seed_input=[[1.0, 2.0]])
+    with pytest.raises(ValueError, match="seed_input"):
+        Dashboard(tiny_opt, seed_input=np.zeros((1, 12, 12, 3, 2)))  # one axis too many
     tiny_opt.set_weight(TV, [1.0, 2.0])
     with pytest.raises(ValueError, match="one weight per sample"):
         Dashboard(tiny_opt)
