@@ -39,6 +39,7 @@ import time
 
 import keras
 import numpy as np
+from bench_engine import small_cnn  # the same 3-conv CNN, from this folder
 
 from vis_widgets.core import (
     ActivationMaximization,
@@ -53,16 +54,6 @@ from vis_widgets.render import CurvePlot, compose_frame, display_images, encode_
 
 ITERATIONS = 500
 TARGET = 1.15
-
-
-def small_cnn():
-    inputs = keras.Input((32, 32, 3))
-    h = keras.layers.Conv2D(16, 3, activation="relu", padding="same")(inputs)
-    h = keras.layers.Conv2D(32, 3, activation="relu", padding="same")(h)
-    h = keras.layers.Conv2D(32, 3, activation="relu", padding="same")(h)
-    h = keras.layers.GlobalAveragePooling2D()(h)
-    outputs = keras.layers.Dense(10, activation="softmax")(h)
-    return keras.Model(inputs, outputs, name="cnn3")
 
 
 def make_optimizer(model):
