@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from vis_widgets.core.callbacks import OptimizerCallback, unique_keys
+from vis_widgets.export import write_gif
 from vis_widgets.render import CurvePlot, compose_frame, display_images, encode_png
 
 OVERALL = "overall loss"
@@ -242,12 +243,13 @@ class LivePlot(OptimizerCallback):
             path: the file to write.
             duration: milliseconds per frame.
 
+        Returns:
+            The written `pathlib.Path`.
+
         Raises:
             ValueError: if no frame was kept (no run yet, or `keep_frames=False`).
         """
-        from vis_widgets.export import write_gif
-
-        write_gif(path, self.frames, self.labels, duration)
+        return write_gif(path, self.frames, self.labels, duration)
 
     # ------------------------------------------------------------------ callback hooks
     def on_begin(self):

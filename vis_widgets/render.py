@@ -187,7 +187,7 @@ class CurvePlot:
 
     # ------------------------------------------------------------------ internals
     def _finite(self, values):
-        stacked = np.concatenate([v for v in values.values()] or [np.zeros(0)])
+        stacked = np.concatenate([*values.values(), np.zeros(0)])
         return stacked[np.isfinite(stacked)]
 
     def _needs_full_draw(self, layout, values):

@@ -33,14 +33,9 @@ def sweep_values(start, stop, num):
                 f"`{name}` must be a finite number > 0 for log spacing (pass `values` to "
                 f"include 0). Received: {name}={value!r}"
             )
-    check_count(num)
-    return np.array([float(f"{v:.4g}") for v in np.geomspace(start, stop, num)])
-
-
-def check_count(num):
-    """Raises ValueError unless `num` is an int in [1, MAX_CELLS]."""
     if isinstance(num, bool) or not isinstance(num, numbers.Integral) or not 1 <= num <= MAX_CELLS:
         raise ValueError(f"`num` must be an int in [1, {MAX_CELLS}]. Received: num={num!r}")
+    return np.array([float(f"{v:.4g}") for v in np.geomspace(start, stop, num)])
 
 
 def check_values(values):
