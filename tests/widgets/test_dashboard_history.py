@@ -96,6 +96,14 @@ def test_save_png_and_gif(tiny_opt, make_dashboard, tmp_path):
     assert gif.format == "GIF"
     assert gif.n_frames == len(dash.result.frames) >= 3
     assert dash.result.frames[0][0] == 1 and dash.result.frames[-1][0] == 40
+    # the Export tab's buttons: what was saved, or why not
+    panel = dash.export_panel
+    panel.png_path.value = str(tmp_path / "clicked.png")
+    panel.save_png_button.click()
+    assert (tmp_path / "clicked.png").exists() and panel.status.value.startswith("Saved ")
+    panel.gif_path.value = str(tmp_path / "missing" / "run.gif")
+    panel.save_gif_button.click()
+    assert panel.status.value.startswith("Could not save: FileNotFoundError")
 
 
 def test_the_curves_toggle_shows_unweighted_values(tiny_opt, make_dashboard):
