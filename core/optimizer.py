@@ -220,7 +220,8 @@ class Optimizer:
                     f"The tensor {tensor.name!r} read by {readers[id(tensor)]} is not connected "
                     f"to `input_tensor` ({self.input_tensor.name!r}). It may belong to a nested "
                     "sub-model (use that sub-model's `inputs[0]` as `input_tensor` and its own "
-                    "layers), to another model, or to a model with several inputs (only "
+                    "layers), to another model (a layer called in several models reports its "
+                    "first call as `.output`), or to a model with several inputs (only "
                     "single-input models are supported)."
                 ) from None
 
