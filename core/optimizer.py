@@ -335,6 +335,25 @@ class Optimizer:
         return tf.function(step, autograph=False)
 
     # ----------------------------------------------------------------- seed
+    def make_seed(self, seed_input=None):
+        """Returns the seed `minimize` would start from, as a new float32 array.
+
+        Args:
+            seed_input: None for keras-vis's random seed (one sample of uniform
+                noise with mean `(lo+hi)/2` and std `0.05*(hi-lo)`, drawn from
+                numpy's global random state), or an array checked and
+                converted as `minimize` does (a batch axis added when missing,
+                a channels_last seed moved for a channels_first input).
+
+        Returns:
+            A float32 array `(samples,) + input_shape[1:]`.
+
+        Raises:
+            ValueError: for a shape that does not fit the input, or NaN / inf.
+            TypeError: for a seed that is not numeric.
+        """
+        return self._get_seed_input(seed_input)
+
     def _get_seed_input(self, seed_input):
         """Returns the seed as a new float32 array with a batch axis (keras-vis rules)."""
         desired = (1, *tuple(self.input_tensor.shape[1:]))
@@ -446,6 +465,7 @@ class Optimizer:
             raise RuntimeError("This Optimizer is already running `minimize` on another thread.")
         try:
             self._stop_event = threading.Event()
+            self.run_warnings = []
             seed = self._get_seed_input(seed_input)
             self._batch_size = batch = seed.shape[0]
             for name, weight in zip(self.loss_names, self._weights):
@@ -495,12 +515,15 @@ class Optimizer:
                     self._call_callbacks(callbacks, i, grads.numpy(), wrt_value.numpy())
                 if self._stop_event.is_set():
                     break
+            self._check_finite(best_loss.numpy())  # before on_end, so callbacks can show it
             failed = False
         finally:
             self.last_input = x.numpy()
             self.best_input = best_x.numpy()
             self._end_callbacks(callbacks, raise_error=not failed)
-        return self._result(best_loss.numpy(), grads.numpy(), wrt_value.numpy())
+        images = np.stack([deprocess_input(s, self.input_range) for s in self.best_input])
+        img = images[0] if images.shape[0] == 1 else images
+        return img, grads.numpy(), wrt_value.numpy()
 
     def _call_callbacks(self, callbacks, i, grads, wrt_value):
         weighted = self._stats_numpy()[len(self.losses) : 2 * len(self.losses)]
@@ -527,7 +550,8 @@ class Optimizer:
         if error is not None and raise_error:
             raise error
 
-    def _result(self, best_loss, grads, wrt_value):
+    def _check_finite(self, best_loss):
+        """Warns (and records in `run_warnings`) when losses were NaN or inf."""
         never = np.flatnonzero(~np.isfinite(best_loss))
         if never.size:
             self._warn(
@@ -540,14 +564,11 @@ class Optimizer:
                 f"The loss became NaN or inf after {self.iterations} iterations: returning the "
                 "best input among the iterations whose loss was finite."
             )
-        images = np.stack([deprocess_input(s, self.input_range) for s in self.best_input])
-        img = images[0] if images.shape[0] == 1 else images
-        return img, grads, wrt_value
 
     def _warn(self, message):
         """Warns, and keeps the message in `run_warnings` (a UI thread can show it)."""
         self.run_warnings.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        warnings.warn(message, RuntimeWarning, stacklevel=5)
 
     # ----------------------------------------------------------------- read-outs
     @property

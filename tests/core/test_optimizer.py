@@ -498,7 +498,7 @@ def test_loss_turning_nan_keeps_the_last_finite_best(identity_model):
 def test_random_seed_statistics_and_shape(identity_model):
     x = identity_model.inputs[0]
     opt = Optimizer(x, [(LPNorm(x), 1.0)], input_range=(0, 255))
-    seed = opt._get_seed_input(None)
+    seed = opt.make_seed(None)
     assert seed.shape == (1, 4, 4, 2) and seed.dtype == np.float32
     assert seed.mean() == pytest.approx(127.5, abs=1e-3)
     assert seed.std() == pytest.approx(0.05 * 255, rel=1e-3)
@@ -507,7 +507,7 @@ def test_random_seed_statistics_and_shape(identity_model):
 def test_seed_without_batch_axis_gets_one(identity_model):
     x = identity_model.inputs[0]
     opt = Optimizer(x, [(LPNorm(x), 1.0)])
-    assert opt._get_seed_input(np.zeros((4, 4, 2))).shape == (1, 4, 4, 2)
+    assert opt.make_seed(np.zeros((4, 4, 2))).shape == (1, 4, 4, 2)
 
 
 def test_channels_last_seed_is_moved_for_channels_first_input(rng):
@@ -517,7 +517,7 @@ def test_channels_last_seed_is_moved_for_channels_first_input(rng):
     x = model.inputs[0]
     opt = Optimizer(x, [(LPNorm(x), 1.0)])
     seed = rng.normal(size=(4, 5, 2))
-    moved = opt._get_seed_input(seed)
+    moved = opt.make_seed(seed)
     assert moved.shape == (1, 2, 4, 5)
     np.testing.assert_allclose(moved[0, 1], seed[..., 1], rtol=1e-6)
     img, _, _ = opt.minimize(seed, max_iter=2, verbose=False)
@@ -641,3 +641,27 @@ def test_input_range_does_not_clip_during_optimization(identity_model):
     img, _, _ = opt.minimize(np.full((1, 4, 4, 2), 0.5), max_iter=5, verbose=False)
     assert opt.last_input.min() > 1.0  # the raw state left the range
     assert img.min() >= 0.0 and img.max() <= 1.0  # only the returned image is mapped back
+
+
+def test_run_warnings_are_ready_for_on_end_and_reset_per_call(identity_model):
+    x = identity_model.inputs[0]
+
+    class Nan(Linear):
+        name = "Nan"
+
+        def call(self, value):
+            return super().call(value) * np.float32("nan")
+
+    seen = []
+
+    class AtEnd(OptimizerCallback):
+        def on_end(self):
+            seen.append(list(self.optimizer.run_warnings))
+
+    opt = Optimizer(x, [(Nan(x, np.ones((1, 4, 4, 2), np.float32)), 1.0)])
+    with pytest.warns(RuntimeWarning):
+        opt.minimize(max_iter=1, callbacks=[AtEnd()], verbose=False)
+    assert len(seen[0]) == 1
+    with pytest.raises(ValueError):
+        opt.minimize(np.zeros((9, 9, 9)), max_iter=1, verbose=False)
+    assert opt.run_warnings == []
