@@ -97,8 +97,6 @@ class Dashboard:
         callbacks: more `OptimizerCallback`s for every run (not modified).
         liveplot: the `LivePlot` to use (e.g. with other frame rates).
         history_size: how many finished runs are kept and shown.
-        rng: a `numpy.random.Generator` for the seeds (default: numpy's global
-            state, as the engine).
 
     Attributes:
         widget: the root `VBox` (CSS class `vw-dashboard`).
@@ -133,7 +131,6 @@ class Dashboard:
         callbacks=None,
         liveplot=None,
         history_size=10,
-        rng=None,
     ):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
@@ -151,7 +148,6 @@ class Dashboard:
         self.grad_modifier = grad_modifier
         self.callbacks = callbacks
         self.history_size = history_size
-        self._rng = rng
         try:
             self.state = DashboardState.create(
                 optimizer.loss_keys, _scalar_weights(optimizer), max_iter, jitter
@@ -167,7 +163,7 @@ class Dashboard:
         self._stop_requested = threading.Event()
         self._closed = False
         self.last_error = None
-        self._seed = check_seed(optimizer, seed_input, rng)
+        self._seed = check_seed(optimizer, seed_input)
         self._current = self._seed
         self._build()
         self.live.show(self._current)
@@ -328,7 +324,7 @@ class Dashboard:
         """
         if self._runner.busy:
             return False
-        self._seed = check_seed(self.optimizer, seed_input, self._rng)
+        self._seed = check_seed(self.optimizer, seed_input)
         self._current = self._seed
         self.live.show(self._current)
         self.state.status = "New seed: Run starts from it."
@@ -371,7 +367,7 @@ class Dashboard:
         key, values = record.sweep
         self.state.set_weight(key, values[k])
         if not self._runner.busy:
-            self._current = record.last_input[k : k + 1].copy()
+            self._current = record.best_input[k : k + 1].copy()
             self.live.show(self._current)
         self.state.status = f"{key} = {values[k]:.4g} (from sweep #{record.number})"
 
@@ -393,7 +389,7 @@ class Dashboard:
         if not self._runner.busy and record.kind != "sweep":
             if record.kind == "run":
                 self._seed = record.seed.copy()
-            self._current = record.last_input.copy()
+            self._current = record.best_input.copy()
             self.live.show(self._current)
         self.state.status = f"Restored the settings of run #{record.number}."
 
@@ -487,8 +483,8 @@ class Dashboard:
             self.errors.append_stderr(traceback.format_exc())
             first_line = (str(err).splitlines() or [""])[0]
             self.state.status = f"Error: {type(err).__name__}: {first_line}"
-            if monitor.began and sweep is None and self.optimizer.last_input is not None:
-                self._current = self.optimizer.last_input
+            if monitor.began and sweep is None and self.optimizer.best_input is not None:
+                self._current = self.optimizer.best_input
         finally:
             self.state.running = False
 
@@ -534,7 +530,7 @@ class Dashboard:
         if record.sweep is not None:
             self.sweep_panel.show(record, images)
         else:
-            self._current = record.last_input
+            self._current = record.best_input
         for message in record.warnings:  # on the worker thread, they reach no cell
             self.errors.append_stderr(f"Warning: {message}\n")
         verb = "stopped at" if record.stopped else "done:"

@@ -124,6 +124,8 @@ class LivePlot(OptimizerCallback):
     `input_range` (nearest-neighbour upscaled when small; a batch becomes a
     labelled grid). It is fetched only for the frames the throttle lets
     through, on the optimizer's thread, so each frame shows its own step.
+    The final frame shows the run's result, the best input (`best_input`,
+    what `minimize` returns), so what stays on screen is what you got.
 
     Args:
         image_fps: the most image frames per second (> 0).
@@ -291,12 +293,12 @@ class LivePlot(OptimizerCallback):
         self._renderer.submit(_Frame(i, now, image, curves_due))
 
     def on_end(self):
-        """Renders the last iteration and waits for it; re-raises a rendering error."""
+        """Renders the final frame (the best input), waits for it, re-raises a render error."""
         renderer, self._renderer = self._renderer, None
         if renderer is None:
             return
         steps = len(self._x)
-        last = self.optimizer.current_input
+        last = self.optimizer.best_input  # the run's result, what minimize returns
         frame = _Frame(max(steps - 1, 0), time.perf_counter(), last, True, final=True)
         if not renderer.finish(frame, timeout=60):
             warnings.warn("LivePlot: the last frame took over 60 s to render.", stacklevel=2)

@@ -49,7 +49,7 @@ def test_history_records_each_run_and_one_click_restores_it(tiny_opt, make_dashb
     assert tiny_opt.get_weight(TV) == 10.0 and tiny_opt.get_weight(LP) == 10.0
     assert dash.weight_sliders[TV].value == pytest.approx(1.0)
     assert (dash.state.max_iter, dash.state.jitter) == (8, 0.05)
-    np.testing.assert_array_equal(dash.current_input, first.last_input)
+    np.testing.assert_array_equal(dash.current_input, first.best_input)
     with pytest.raises(KeyError, match="#7"):
         dash.restore(7)
 

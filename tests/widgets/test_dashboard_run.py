@@ -195,10 +195,10 @@ def test_continue_starts_from_the_current_image_and_reset_draws_a_new_seed(
     dash.wait(WAIT)
     first = dash.result
     np.testing.assert_array_equal(spy.calls[0][0][0], seed)
-    np.testing.assert_array_equal(dash.current_input, first.last_input)
+    np.testing.assert_array_equal(dash.current_input, first.best_input)
     dash.continue_()
     dash.wait(WAIT)
-    np.testing.assert_array_equal(spy.calls[1][0][0], first.last_input)
+    np.testing.assert_array_equal(spy.calls[1][0][0], first.best_input)
     assert dash.result.kind == "continue"
     assert dash.reset()
     assert not np.array_equal(dash.current_input, seed)

@@ -57,7 +57,7 @@ def test_a_sweep_cell_gives_its_weight_and_image(tiny_opt, make_dashboard):
     assert dash.result.sweep == (TV, [0.5, 5.0, 50.0])
     dash.sweep_panel.grid.children[2].children[2].click()  # "use" on the third cell
     assert dash.state.get_weight(TV) == 50.0 == tiny_opt.get_weight(TV)
-    np.testing.assert_array_equal(dash.current_input, dash.result.last_input[2:3])
+    np.testing.assert_array_equal(dash.current_input, dash.result.best_input[2:3])
 
 
 def test_sweep_arguments_are_checked(tiny_opt, make_dashboard):
