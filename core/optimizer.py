@@ -526,9 +526,10 @@ class Optimizer:
         return img, grads.numpy(), wrt_value.numpy()
 
     def _call_callbacks(self, callbacks, i, grads, wrt_value):
-        weighted = self._stats_numpy()[len(self.losses) : 2 * len(self.losses)]
-        named = [(name, float(v.mean())) for name, v in zip(self.loss_names, weighted)]
-        overall = float(self._stats_numpy()[-1].mean())
+        means = self._stats_numpy().mean(axis=1).tolist()  # one numpy call for every row
+        n = len(self.losses)
+        named = list(zip(self.loss_names, means[n : 2 * n]))
+        overall = means[-1]
         for c in callbacks:
             c.callback(i, named, overall, grads, wrt_value)
 
