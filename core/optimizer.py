@@ -325,7 +325,10 @@ class Optimizer:
                 x_new = x_pre - grads / tf.sqrt(cache + EPSILON)
             for modifier in reversed(modifiers):
                 x_new = modifier.post(x_new)
-            better = tf.math.is_finite(overall) & (overall < best_loss)
+            # The best input is the updated one (keras-vis): both it and its loss must be
+            # finite, so a NaN never becomes the result.
+            finite_x = tf.reduce_all(tf.math.is_finite(tf.reshape(x_new, [batch, -1])), axis=1)
+            better = tf.math.is_finite(overall) & finite_x & (overall < best_loss)
             mask = tf.reshape(better, tf.concat([[batch], tf.ones_like(tf.shape(x)[1:])], 0))
             best_x = tf.where(mask, x_new, best_x)
             best_loss = tf.where(better, overall, best_loss)
@@ -519,7 +522,7 @@ class Optimizer:
                     self._call_callbacks(callbacks, i, grads.numpy(), wrt_value.numpy())
                 if self._stop_event.is_set():
                     break
-            self._check_finite(best_loss.numpy())  # before on_end, so callbacks can show it
+            self._check_finite(best_loss.numpy(), x)  # before on_end, so callbacks can show it
             failed = False
         finally:
             self.last_input = x.numpy()
@@ -555,19 +558,22 @@ class Optimizer:
         if error is not None and raise_error:
             raise error
 
-    def _check_finite(self, best_loss):
-        """Warns (and records in `run_warnings`) when losses were NaN or inf."""
+    def _check_finite(self, best_loss, last_x):
+        """Warns (and records in `run_warnings`) when losses or inputs were NaN or inf."""
         never = np.flatnonzero(~np.isfinite(best_loss))
         if never.size:
             self._warn(
-                f"The loss of sample(s) {never.tolist()} was never finite (NaN or inf at every "
-                "iteration): returning their seed input."
+                f"The loss of sample(s) {never.tolist()} was never finite together with its "
+                "updated input (NaN or inf at every iteration): returning their seed input."
             )
-        last = self._stats_numpy()[-1]
-        if not np.all(np.isfinite(last)) and never.size < last.size:
+        last_ok = np.all(np.isfinite(self._stats_numpy()[-1])) and np.all(
+            np.isfinite(last_x.numpy())
+        )
+        if not last_ok and never.size < best_loss.size:
             self._warn(
-                f"The loss became NaN or inf after {self.iterations} iterations: returning the "
-                "best input among the iterations whose loss was finite."
+                f"The loss or the input became NaN or inf within {self.iterations} "
+                "iterations: returning the best input among the iterations whose loss and "
+                "updated input were finite."
             )
 
     def _warn(self, message):

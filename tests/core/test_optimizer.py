@@ -13,6 +13,7 @@ from vis_widgets.core import (
     ActivationMaximization,
     InputModifier,
     Jitter,
+    Loss,
     LPNorm,
     Optimizer,
     OptimizerCallback,
@@ -492,6 +493,39 @@ def test_loss_turning_nan_keeps_the_last_finite_best(identity_model):
     np.testing.assert_allclose(opt.best_input, rec.calls[finite[-1] + 1]["wrt"])
     assert np.all(np.isfinite(img))
     assert not np.all(np.isfinite(opt.per_sample_overall_loss))
+
+
+def test_a_nan_update_never_becomes_the_result(identity_model):
+    # The loss is finite at the first iteration, but the update it leads to is not
+    # (an infinite gradient): the best input must not be that NaN update.
+    x = identity_model.inputs[0]
+    opt = Optimizer(x, [(LPNorm(x, p=2), 1.0)])
+    seed = np.ones((1, 4, 4, 2), np.float32)
+    with pytest.warns(RuntimeWarning, match="never finite"):
+        img, _, _ = opt.minimize(
+            seed, max_iter=3, grad_modifier=lambda g: g * np.inf, verbose=False
+        )
+    np.testing.assert_array_equal(opt.best_input, seed)
+    assert np.all(np.isfinite(img))
+    assert not np.all(np.isfinite(opt.last_input))
+
+
+def test_a_nan_gradient_at_a_finite_loss_keeps_the_seed(identity_model):
+    # sqrt(|x|) is finite at 0 but its gradient there is not.
+    x = identity_model.inputs[0]
+
+    class Sqrt(Loss):
+        name = "Sqrt"
+
+        def call(self, value):
+            return tf.reduce_sum(tf.sqrt(tf.abs(value)), axis=[1, 2, 3])
+
+    opt = Optimizer(x, [(Sqrt(x), 1.0)], norm_grads=False)
+    seed = np.zeros((1, 4, 4, 2), np.float32)
+    with pytest.warns(RuntimeWarning, match="never finite"):
+        img, _, _ = opt.minimize(seed, max_iter=3, verbose=False)
+    np.testing.assert_array_equal(opt.best_input, seed)
+    assert np.all(np.isfinite(img))
 
 
 # ----------------------------------------------------------------- seeds
