@@ -165,6 +165,10 @@ class GifGenerator(OptimizerCallback):
     def __init__(self, path, input_range=(0, 255), duration=80):
         self.path = str(path) if str(path).endswith(".gif") else f"{path}.gif"
         self.input_range = check_range(input_range)
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration <= 0:
+            raise ValueError(
+                f"`duration` must be a positive number of milliseconds. Received: {duration!r}"
+            )
         self.duration = int(duration)
         self.frames = []
 

@@ -462,6 +462,8 @@ class Optimizer:
         max_iter = _check_max_iter(max_iter)
         modifiers = _check_items(input_modifiers, InputModifier, "input_modifiers")
         callbacks = _check_items(callbacks, OptimizerCallback, "callbacks")
+        if not isinstance(verbose, (bool, int, np.bool_)):
+            raise TypeError(f"`verbose` must be True or False. Received: {verbose!r}")
         if verbose:
             callbacks = [*callbacks, Print()]
         if not self._run_lock.acquire(blocking=False):

@@ -161,6 +161,8 @@ def get_num_filters(layer):
         >>> get_num_filters(conv)
         4
     """
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"`layer` must be a Keras layer. Received: {layer!r}")
     shape = layer.output.shape
     if len(shape) == 2:
         return int(shape[-1])

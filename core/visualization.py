@@ -80,6 +80,14 @@ def visualize_activation(
         img = visualize_activation(model, -1, filter_indices=3, max_iter=100)
         ```
     """
+    n = len(model.layers)
+    if isinstance(layer_idx, bool) or not isinstance(layer_idx, (int, np.integer)):
+        raise TypeError(f"`layer_idx` must be an int. Received: {layer_idx!r}")
+    if not -n <= layer_idx < n:
+        raise ValueError(
+            f"`layer_idx` must index `model.layers` ({n} layers: -{n} to {n - 1}). "
+            f"Received: {layer_idx}"
+        )
     x = model.inputs[0]
     losses = [
         (ActivationMaximization(model.layers[layer_idx], filter_indices), act_max_weight),

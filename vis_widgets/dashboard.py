@@ -17,6 +17,7 @@ import numpy as np
 from traitlets import TraitError, dlink, link
 
 from vis_widgets.controls import ControlPanel
+from vis_widgets.core import grad_modifiers
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.input_modifiers import Jitter
 from vis_widgets.core.optimizer import Optimizer
@@ -138,12 +139,15 @@ class Dashboard:
             )
         if liveplot is not None and not isinstance(liveplot, LivePlot):
             raise TypeError(f"`liveplot` must be a LivePlot or None. Received: {liveplot!r}")
+        if isinstance(callbacks, OptimizerCallback):
+            callbacks = [callbacks]  # as `minimize` accepts one callback
         callbacks = list(callbacks or [])
         for c in callbacks:
             if not isinstance(c, OptimizerCallback):
                 raise TypeError(f"Each callback must be an OptimizerCallback. Received: {c!r}")
         if isinstance(history_size, bool) or not isinstance(history_size, int) or history_size < 1:
             raise ValueError(f"`history_size` must be an int >= 1. Received: {history_size!r}")
+        grad_modifiers.get(grad_modifier)  # an unknown name fails here, not at the first Run
         self.optimizer = optimizer
         self.grad_modifier = grad_modifier
         self.callbacks = callbacks

@@ -9,6 +9,7 @@ the first and the last iteration are always rendered (`on_end` waits for
 the last frame).
 """
 
+import math
 import threading
 import time
 import warnings
@@ -25,8 +26,8 @@ MAX_FRAME_BYTES = 16 * 2**20
 
 
 def _check_fps(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"`{name}` must be a finite number > 0. Received: {name}={value!r}")
     return float(value)
 
 
@@ -169,7 +170,9 @@ class LivePlot(OptimizerCallback):
         self.threaded = bool(threaded)
         self.curve_fps = _check_fps(curve_fps, "curve_fps")
         self.auto_display = bool(auto_display)
-        self.keep_frames = bool(keep_frames)
+        if not isinstance(keep_frames, bool):
+            raise TypeError(f"`keep_frames` must be True or False. Received: {keep_frames!r}")
+        self.keep_frames = keep_frames
         self.labels = None
         self.image = widgets.Image(format="png")
         self.image.add_class("vw-image")

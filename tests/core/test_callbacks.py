@@ -114,6 +114,12 @@ def test_gif_generator_writes_one_captioned_frame_per_iteration(identity_model, 
     assert frames[0].dtype == np.uint8 and frames[0].max() > 200  # caption in white
 
 
+@pytest.mark.parametrize("duration", ["x", 0, -5, True])
+def test_gif_generator_rejects_a_bad_duration(duration):
+    with pytest.raises(ValueError, match="`duration` must be a positive number"):
+        GifGenerator("run.gif", duration=duration)
+
+
 def test_gif_generator_closes_its_file_when_the_run_fails(identity_model, tmp_path):
     class Boom(OptimizerCallback):
         def callback(self, i, named_losses, overall_loss, grads, wrt_value):

@@ -611,13 +611,14 @@ def test_bad_weights_name_the_loss(identity_model, weight, error):
         ({"input_modifiers": [lambda x: x]}, TypeError, "InputModifier"),
         ({"callbacks": [print]}, TypeError, "OptimizerCallback"),
         ({"input_modifiers": [Jitter((1, 2, 3))]}, ValueError, "one per image dimension"),
+        ({"verbose": "no"}, TypeError, "verbose.*Received: 'no'"),
     ],
 )
 def test_minimize_rejects_bad_arguments(identity_model, kwargs, error, match):
     x = identity_model.inputs[0]
     opt = Optimizer(x, [(LPNorm(x), 1.0)])
     with pytest.raises(error, match=match):
-        opt.minimize(verbose=False, **{"max_iter": 1, **kwargs})
+        opt.minimize(**{"max_iter": 1, "verbose": False, **kwargs})
     assert not opt.running
 
 

@@ -52,6 +52,8 @@ def test_get_num_filters():
     conv = keras.layers.Conv2D(5, 3)
     conv(inp)
     assert get_num_filters(conv) == 5
+    with pytest.raises(TypeError, match=r"`layer` must be a Keras layer\. Received: 'conv'"):
+        get_num_filters("conv")
 
 
 def test_to_display_image_handles_layouts(rng):
@@ -69,6 +71,14 @@ def test_visualize_activation_defaults_give_uint8_hwc(small_cnn):
     assert img.shape == (16, 16, 3) and img.dtype == np.uint8
     img = visualize_activation(small_cnn, -1, 1, max_iter=2, input_range=(0.0, 1.0))
     assert img.dtype != np.uint8 and img.max() <= 1.0
+
+
+def test_visualize_activation_rejects_a_bad_layer_idx(small_cnn):
+    n = len(small_cnn.layers)
+    with pytest.raises(ValueError, match=f"layer_idx.*{n} layers.*Received: {n}"):
+        visualize_activation(small_cnn, n)
+    with pytest.raises(TypeError, match="layer_idx"):
+        visualize_activation(small_cnn, "conv")
 
 
 def test_visualize_activation_channels_first_returns_hwc():

@@ -86,9 +86,34 @@ def test_dashboard_rejects_bad_arguments(tiny_opt):
         Dashboard(tiny_opt, seed_input=[[1.0, 2.0]])
     with pytest.raises(ValueError, match="seed_input"):
         Dashboard(tiny_opt, seed_input=np.zeros((1, 12, 12, 3, 2)))  # one axis too many
+    with pytest.raises(ValueError, match="absolute, invert, negate"):
+        Dashboard(tiny_opt, grad_modifier="foo")  # at construction, not at the first Run
+    with pytest.raises(TypeError, match="OptimizerCallback"):
+        Dashboard(tiny_opt, callbacks=[print])
     tiny_opt.set_weight(TV, [1.0, 2.0])
     with pytest.raises(ValueError, match="one weight per sample"):
         Dashboard(tiny_opt)
+
+
+def test_dashboard_takes_one_callback_as_minimize_does(tiny_opt):
+    from vis_widgets.core import History
+    from vis_widgets.dashboard import Dashboard
+
+    history = History()
+    dash = Dashboard(tiny_opt, callbacks=history, max_iter=2)
+    assert dash.callbacks == [history]
+    dash.close()
+
+
+def test_liveplot_rejects_bad_arguments():
+    from vis_widgets.liveplot import LivePlot
+
+    for name in ("image_fps", "curve_fps"):
+        for value in (0, -1, float("inf"), float("nan"), "10", True):
+            with pytest.raises(ValueError, match=f"`{name}` must be a finite number > 0"):
+                LivePlot(**{name: value})
+    with pytest.raises(TypeError, match=r"keep_frames.*Received: 'no'"):
+        LivePlot(keep_frames="no")
 
 
 def test_from_model_builds_keras_vis_losses_for_a_filter(tiny_model):

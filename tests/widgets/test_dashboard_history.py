@@ -83,6 +83,19 @@ def test_the_export_snippet_rebuilds_the_same_losses_and_weights(tiny_model, mak
     assert namespace["img"].shape == (12, 12, 3)
 
 
+def test_the_export_snippet_names_a_callable_grad_modifier(tiny_model, make_dashboard):
+    def clip_gradients(grads):
+        return grads
+
+    opt = Optimizer(tiny_model.inputs[0], three_losses(tiny_model), input_range=(0.0, 1.0))
+    snippet = make_dashboard(opt, grad_modifier=clip_gradients).export_code()
+    assert "# grad_modifier: the dashboard used the function 'clip_gradients'" in snippet
+    assert "grad_modifier=clip_gradients, verbose=False)" in snippet
+    snippet = make_dashboard(opt, grad_modifier=lambda g: g).export_code()
+    assert "the function '<lambda>'" in snippet and "grad_modifier=" not in snippet.split("\n")[-2]
+    assert "grad_modifier='negate'" in make_dashboard(opt, grad_modifier="negate").export_code()
+
+
 def test_save_png_and_gif(tiny_opt, make_dashboard, tmp_path):
     dash = make_dashboard(tiny_opt, callbacks=[Slow(0.003)], max_iter=40)
     with pytest.raises(ValueError, match="no finished run"):
