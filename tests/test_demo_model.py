@@ -102,10 +102,9 @@ def test_recorded_accuracy_is_reproduced_on_the_held_out_split(model, info):
 @pytest.mark.slow
 @pytest.mark.parametrize("digit", range(10))
 def test_dreamed_digit_is_classified_as_that_digit(model, digit):
-    # One optimizer per digit: several ActivationMaximization(pre_activation=True)
-    # losses on the same layer cannot share an Optimizer (their linear copies all
-    # get the name "predictions_pre_activation"), so no batched sweep here.
-    # The quickstart's weights (TV 0: this model's dreams are smooth without it).
+    # One Optimizer per digit, as a user asks for one class (notebook 02 does all ten
+    # in one batched call). The quickstart's weights (TV 0: this model's dreams are
+    # smooth without it).
     x = model.inputs[0]
     losses = [
         (ActivationMaximization(model.get_layer("predictions"), digit, pre_activation=True), 1.0),

@@ -1,6 +1,7 @@
 """core/ stays a TensorFlow + numpy engine: it never reaches for the UI."""
 
 import ast
+import json
 import pathlib
 import subprocess
 import sys
@@ -47,10 +48,20 @@ def test_importing_core_loads_no_project_ui_module():
     assert out.stdout.strip() == "['vis_widgets']"
 
 
-def test_importing_core_loads_no_widget_library():
-    # tensorflow/keras may pull in IPython, traitlets and matplotlib on their own
-    # (checked here); ipywidgets is never among them, so its absence is meaningful.
-    code = "import sys, vis_widgets.core\nprint('ipywidgets' in sys.modules)\n"
+def test_importing_core_loads_no_ui_library_beyond_what_tensorflow_loads():
+    # `import tensorflow, keras` itself loads IPython, traitlets and matplotlib (TF 2.21,
+    # Keras 3.15: keras.visualization, keras.src.saving.file_editor), so their mere
+    # presence in sys.modules says nothing. What core adds on top of that must hold
+    # none of them, and ipywidgets is never loaded at all.
+    code = (
+        "import sys, json\n"
+        "import tensorflow, keras\n"
+        "before = set(sys.modules)\n"
+        "import vis_widgets.core\n"
+        "added = sorted(set(sys.modules) - before)\n"
+        "print(json.dumps({'added': added, 'ipywidgets': 'ipywidgets' in sys.modules,"
+        f" 'tf_loaded': sorted({{m.split('.')[0] for m in before}} & {set(FORBIDDEN)!r})}}))\n"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -58,4 +69,9 @@ def test_importing_core_loads_no_widget_library():
         check=True,
         env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
-    assert out.stdout.strip() == "False"
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["ipywidgets"] is False
+    added_ui = [m for m in result["added"] if m.split(".")[0] in FORBIDDEN - {"vis_widgets"}]
+    assert added_ui == []
+    assert any(m.startswith("vis_widgets.core") for m in result["added"])
+    print("UI modules tensorflow/keras load by themselves:", result["tf_loaded"])
