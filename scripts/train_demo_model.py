@@ -123,6 +123,17 @@ def build_augmenter(seed, shift=1 / 8, rotation=0.03):
     )
 
 
+def logits_model(model):
+    """`x -> logits`: the classifier with its softmax left out (its last Dense, linear)."""
+    features = keras.Model(model.inputs, model.get_layer("predictions").input)
+    head = model.get_layer("predictions")
+
+    def logits(x, training=False):
+        return tf.matmul(features(x, training=training), head.kernel) + head.bias
+
+    return logits
+
+
 class RobustTrainer:
     """Adversarial training of `model` (PGD L-inf, mixed with the clean loss).
 
@@ -146,8 +157,7 @@ class RobustTrainer:
         **augment,
     ):
         self.model = model
-        self.features = keras.Model(model.inputs, model.get_layer("predictions").input)
-        self.head = model.get_layer("predictions")
+        self.logits = logits_model(model)
         self.augment = build_augmenter(seed, **augment)
         self.generator = tf.random.Generator.from_seed(seed + 2)
         self.optimizer = keras.optimizers.Adam(learning_rate)
@@ -158,9 +168,6 @@ class RobustTrainer:
         self.adversarial_weight = adversarial_weight
         self.min_contrast = min_contrast
         self.train_step = tf.function(self._train_step)
-
-    def logits(self, x, training):
-        return tf.matmul(self.features(x, training=training), self.head.kernel) + self.head.bias
 
     def loss(self, x, y, training):
         logits = self.logits(x, training)
@@ -215,17 +222,14 @@ class RobustTrainer:
 
 def robust_accuracy(model, x, y, epsilon, steps=20, seed=0):
     """Accuracy under a PGD L-inf attack of `steps` steps (epsilon in input units)."""
-    features = keras.Model(model.inputs, model.get_layer("predictions").input)
-    head = model.get_layer("predictions")
+    logits = logits_model(model)
     x, y = tf.constant(x), tf.constant(y)
     delta = tf.random.stateless_uniform(x.shape, (seed, 0), -epsilon, epsilon)
     for _ in range(steps):
         with tf.GradientTape() as tape:
             tape.watch(delta)
-            logits = tf.matmul(features(tf.clip_by_value(x + delta, 0.0, _PIXEL_MAX)), head.kernel)
-            loss = tf.reduce_sum(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits + head.bias)
-            )
+            attacked = logits(tf.clip_by_value(x + delta, 0.0, _PIXEL_MAX))
+            loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, attacked))
         delta = tf.clip_by_value(
             delta + epsilon / 8 * tf.sign(tape.gradient(loss, delta)), -epsilon, epsilon
         )

@@ -98,8 +98,11 @@ def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
         extra += f", wrt_tensor={wrt}"
     input_range = tuple(optimizer.input_range)
     lines.append(f"opt = Optimizer(model.inputs[0], losses, input_range={input_range!r}{extra})")
-    modifier = f", grad_modifier={grad_modifier!r}" if isinstance(grad_modifier, str) else ""
-    if grad_modifier is not None and not modifier:
+    if grad_modifier is None:
+        modifier = ""
+    elif isinstance(grad_modifier, str):
+        modifier = f", grad_modifier={grad_modifier!r}"
+    else:  # a function: the snippet can only name it
         name = getattr(grad_modifier, "__name__", type(grad_modifier).__name__)
         lines.append(f"# grad_modifier: the dashboard used the function {name!r}; pass it")
         lines.append("# to minimize(grad_modifier=...) yourself.")
