@@ -4,14 +4,21 @@
 `vis_widgets.core`, so nothing named plain `core` lands in site-packages.
 """
 
+import re
+from pathlib import Path
+
 from setuptools import setup
 
-with open("README.md", encoding="utf-8") as fh:
-    long_description = fh.read()
+HERE = Path(__file__).resolve().parent
+long_description = (HERE / "README.md").read_text(encoding="utf-8")
+# The version lives in vis_widgets/_version.py only (read, not imported: no TensorFlow here).
+version = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "vis_widgets" / "_version.py").read_text(), re.M
+).group(1)
 
 setup(
     name="vis-widgets",
-    version="0.1.0",
+    version=version,
     description=(
         "Interactive activation maximization for Jupyter: a compiled TF2 / Keras 3 "
         "port of keras-vis's Optimizer behind live ipywidgets controls."
@@ -20,7 +27,12 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
-    packages=["vis_widgets", "vis_widgets.core"],
+    packages=[
+        "vis_widgets",
+        "vis_widgets.core",
+        "vis_widgets.core.utils",
+        "vis_widgets.core.visualization",
+    ],
     package_dir={"vis_widgets": "vis_widgets", "vis_widgets.core": "core"},
     package_data={"vis_widgets": ["data/*.keras", "data/*.json"]},
     include_package_data=True,

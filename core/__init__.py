@@ -1,4 +1,6 @@
-"""vis_widgets.core: a compiled TF2 / Keras 3 port of keras-vis's Optimizer.
+"""vis_widgets.core: a compiled TF2 / Keras 3 port of keras-vis.
+
+Source folder `core/`, import name `vis_widgets.core` (setup.py `package_dir`).
 
 TensorFlow, Keras and numpy only: nothing here imports ipywidgets,
 traitlets, matplotlib or the `vis_widgets` UI.

@@ -1,10 +1,12 @@
 """vis-widgets: interactive activation maximization for Jupyter.
 
-The engine is `vis_widgets.core` (TensorFlow only). The UI names below are
-imported lazily, so `import vis_widgets.core` never loads ipywidgets.
+The engine is `vis_widgets.core` (TensorFlow only); its source is the `core/`
+folder at the repository root, installed under this package by setup.py's
+`package_dir`. The UI names below are imported lazily, so
+`import vis_widgets.core` never loads ipywidgets.
 """
 
-__version__ = "0.1.0"
+from vis_widgets._version import __version__
 
 _LAZY = {
     "Dashboard": ".dashboard",
@@ -12,6 +14,8 @@ _LAZY = {
     "LivePlot": ".liveplot",
     "RunRecord": ".history",
 }
+
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name):

@@ -10,25 +10,75 @@ CORE = pathlib.Path(__file__).resolve().parents[2] / "core"
 FORBIDDEN = {"ipywidgets", "traitlets", "matplotlib", "IPython", "ipykernel", "vis_widgets"}
 
 
+def _module_name(path):
+    """The import name of a file under core/: core/utils/utils.py -> vis_widgets.core.utils.utils."""
+    parts = path.relative_to(CORE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(["vis_widgets", "core", *parts])
+
+
 def _imported_modules(path):
+    """Every module a file imports, relative imports resolved to absolute names."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            yield node.module
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                yield node.module
+                continue
+            base = package[: len(package) - (node.level - 1)]
+            if node.level - 1 > len(package) - 1:
+                base = []  # beyond the top package: certainly not inside core
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            yield target or "."
+            if node.module is None:  # from . import a, b
+                yield from (f"{target}.{alias.name}" for alias in node.names)
+
+
+def _forbidden(name):
+    if name.split(".")[0] in FORBIDDEN - {"vis_widgets"}:
+        return True
+    # The project's own modules are allowed only inside vis_widgets.core.
+    return name.split(".")[0] == "vis_widgets" and not (
+        name == "vis_widgets.core" or name.startswith("vis_widgets.core.")
+    )
 
 
 def test_core_sources_import_no_ui_module():
-    files = sorted(CORE.glob("*.py"))
-    assert len(files) >= 8
+    files = sorted(CORE.rglob("*.py"))
+    assert len(files) >= 10
     offenders = {
-        (path.name, name)
+        (str(path.relative_to(CORE)), name)
         for path in files
         for name in _imported_modules(path)
-        if name.split(".")[0] in FORBIDDEN
+        if _forbidden(name)
     }
     assert offenders == set()
+
+
+def test_the_import_check_sees_relative_imports_of_every_level(tmp_path):
+    """The check itself: `from ..x import y` in core/*.py resolves to vis_widgets.x."""
+    cases = {
+        "from ..dashboard import Dashboard": "vis_widgets.dashboard",
+        "from ...vis_widgets import liveplot": "vis_widgets",
+        "from .. import dashboard": "vis_widgets.dashboard",
+        "import matplotlib.pyplot": "matplotlib.pyplot",
+        "from .losses import Loss": "vis_widgets.core.losses",
+    }
+    source = CORE / "_probe_for_test.py"
+    for line, expected in cases.items():
+        source.write_text(line + "\n", encoding="utf-8")
+        try:
+            names = list(_imported_modules(source))
+        finally:
+            source.unlink()
+        assert expected in names, (line, names)
+        assert _forbidden(expected) == (not expected.startswith("vis_widgets.core.")), line
 
 
 def test_importing_core_loads_no_project_ui_module():
@@ -45,7 +95,7 @@ def test_importing_core_loads_no_project_ui_module():
         check=True,
         env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
-    assert out.stdout.strip() == "['vis_widgets']"
+    assert out.stdout.strip() == "['vis_widgets', 'vis_widgets._version']"
 
 
 def test_importing_core_loads_no_ui_library_beyond_what_tensorflow_loads():

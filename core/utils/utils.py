@@ -1,4 +1,4 @@
-"""Numpy helpers, as in keras-vis's `vis/utils/utils.py`.
+"""Numpy helpers, as in keras-vis's `vis/utils/utils.py` (import path `vis_widgets.core.utils`).
 
 Everything here works on numpy arrays on the host: it de-processes optimized
 inputs into displayable images and lays images out in grids. Nothing here is
@@ -11,6 +11,19 @@ import keras
 import numpy as np
 
 EPSILON = 1e-7
+
+__all__ = [
+    "check_range",
+    "deprocess_input",
+    "get_num_filters",
+    "image_grid",
+    "listify",
+    "normalize",
+    "stitch_images",
+    "to_channels_last",
+    "to_display_image",
+    "upscale",
+]
 
 
 def check_range(input_range, name="input_range"):
@@ -84,7 +97,7 @@ def normalize(array, min_value=0.0, max_value=1.0):
 
     Example:
         >>> normalize(np.array([2.0, 4.0])).tolist()
-        [0.0, 0.99999995]
+        [0.0, 1.0]
     """
     array = np.asarray(array, dtype=np.float32)
     arr_min = np.min(array)

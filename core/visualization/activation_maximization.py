@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from .losses import ActivationMaximization
-from .optimizer import Optimizer
-from .regularizers import LPNorm, TotalVariation
-from .utils import check_range, to_channels_last
+from ..losses import ActivationMaximization
+from ..optimizer import Optimizer
+from ..regularizers import LPNorm, TotalVariation
+from ..utils import check_range, to_channels_last
 
 
 def visualize_activation_with_losses(

@@ -1,0 +1,3 @@
+"""The package version, in one place (setup.py reads it from this file)."""
+
+__version__ = "0.2.0.dev0"
