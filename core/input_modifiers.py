@@ -5,11 +5,13 @@ update, in reverse order. Both take and return tensors and are traced into
 the optimizer's compiled step.
 """
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
+
+from .validation import check_amounts
+
+__all__ = ["InputModifier", "Jitter"]
 
 
 class InputModifier:
@@ -70,24 +72,6 @@ class InputModifier:
         return (type(self),)
 
 
-def _check_amount(jitter):
-    """Returns `jitter` as a 1-D float32 array of non-negative finite values."""
-    values = np.atleast_1d(np.asarray(jitter, dtype=object))
-    ok = values.ndim == 1 and values.size > 0
-    ok = ok and all(
-        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in values
-    )
-    if not ok:
-        raise TypeError(
-            "`jitter` must be a number or one number per image dimension. "
-            f"Received: jitter={jitter!r}"
-        )
-    values = values.astype(np.float32)
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError(f"`jitter` must be >= 0 and finite. Received: jitter={jitter!r}")
-    return values
-
-
 class Jitter(InputModifier):
     """Rolls the input by a random offset each iteration, for crisper images.
 
@@ -124,7 +108,7 @@ class Jitter(InputModifier):
     """
 
     def __init__(self, jitter=0.05, seed=None, data_format=None):
-        values = _check_amount(jitter)
+        values = check_amounts(jitter, "jitter", min_value=0)
         self._amount = tf.Variable(
             values, shape=tf.TensorShape([None]), trainable=False, name="jitter"
         )
@@ -146,7 +130,7 @@ class Jitter(InputModifier):
 
     @jitter.setter
     def jitter(self, value):
-        self._amount.assign(_check_amount(value))
+        self._amount.assign(check_amounts(value, "jitter", min_value=0))
 
     @property
     def variables(self):

@@ -6,12 +6,14 @@ the model's input) and turns its value into one number per sample. The
 read, so losses never touch the model themselves.
 """
 
-import numbers
 import weakref
 
 import keras
-import numpy as np
 import tensorflow as tf
+
+from .validation import check_keras_tensor, is_int
+
+__all__ = ["ActivationMaximization", "Loss", "check_keras_tensor"]
 
 # Layers whose whole job is an activation: their pre-activation value is their input.
 _ACTIVATION_LAYERS = (
@@ -26,21 +28,6 @@ _ACTIVATION_LAYERS = (
 
 # layer -> its linear copy, so losses on one layer share one pre-activation tensor
 _LINEAR_COPIES = weakref.WeakKeyDictionary()
-
-
-def check_keras_tensor(tensor, name):
-    """Raises TypeError unless `tensor` is a symbolic Keras tensor."""
-    if not isinstance(tensor, keras.KerasTensor):
-        hint = ""
-        if tensor is None:
-            hint = (
-                " A Sequential model has inputs only once it was built: start it with "
-                "keras.Input(shape) or call model.build(input_shape), then use model.inputs[0]."
-            )
-        raise TypeError(
-            f"`{name}` must be a symbolic Keras tensor such as `model.inputs[0]` or "
-            f"`layer.output`. Received: {name}={tensor!r}.{hint}"
-        )
 
 
 def _layer_output(layer, attr="output"):
@@ -118,7 +105,7 @@ def _check_filter_indices(filter_indices, num_filters, layer_name):
         )
     result = []
     for idx in items:
-        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, numbers.Integral):
+        if not is_int(idx):
             raise TypeError(
                 "`filter_indices` must be an int, a list of ints or None. "
                 f"Received: filter_indices={filter_indices!r}"

@@ -6,6 +6,7 @@ from ..losses import ActivationMaximization
 from ..optimizer import Optimizer
 from ..regularizers import LPNorm, TotalVariation
 from ..utils import check_range, to_channels_last
+from ..validation import check_int
 
 
 def visualize_activation_with_losses(
@@ -81,8 +82,7 @@ def visualize_activation(
         ```
     """
     n = len(model.layers)
-    if isinstance(layer_idx, bool) or not isinstance(layer_idx, (int, np.integer)):
-        raise TypeError(f"`layer_idx` must be an int. Received: {layer_idx!r}")
+    check_int(layer_idx, "layer_idx")
     if not -n <= layer_idx < n:
         raise ValueError(
             f"`layer_idx` must index `model.layers` ({n} layers: -{n} to {n - 1}). "

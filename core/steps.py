@@ -1,0 +1,180 @@
+"""The compiled steps: one iteration of `minimize` as a `tf.function`, for each path.
+
+`KerasVisStep` is keras-vis's iteration on the input itself (RMSProp with no
+step size). It threads its whole state through the step as tensors (nothing
+stateful but the tunable variables), so one trace serves every call.
+
+A step object holds the `tf.function`, the modifier instances it was traced
+with, and knows its state: `initial_state(seed)`, and which part of the
+state is the current input, the best input and the returned one.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from .utils.utils import EPSILON
+
+RMSPROP_DECAY = 0.95  # keras-vis's cache decay
+
+
+@dataclasses.dataclass(frozen=True)
+class StepSpec:
+    """What every step of one Optimizer reads (fixed at construction).
+
+    Attributes:
+        probe: the Keras model from the input to every tensor the losses
+            read (None when they read only the input).
+        slots: per loss, its output index in `probe` (None: the input).
+        wrt_slot: `wrt_tensor`'s output index (None: the input).
+        losses: the `Loss` objects.
+        weights: their weight variables (one value or one per sample).
+        wrt_is_input: whether the input is updated.
+        norm_grads: whether each sample's gradient is L2-normalised.
+        input_range: `(lo, hi)` as floats.
+        data_format: the input's data format.
+        on_trace: called each time a step is traced (counts traces).
+    """
+
+    probe: object
+    slots: list
+    wrt_slot: object
+    losses: list
+    weights: list
+    wrt_is_input: bool
+    norm_grads: bool
+    input_range: tuple
+    data_format: str
+    on_trace: object
+
+
+# ----------------------------------------------------------------- shared pieces
+def call_loss(loss, value):
+    """Calls `loss` and checks it returned one float per sample."""
+    result = loss.call(value)
+    if result.shape.rank != 1:
+        raise ValueError(
+            f"Loss '{loss.name}' must return one value per sample, shape (batch,). "
+            f"Received shape: {result.shape}"
+        )
+    return tf.cast(result, tf.float32)
+
+
+def evaluate(spec, x_input, x_model):
+    """The forward pass: returns `(raw, weighted, overall, outputs)`.
+
+    Losses that read the input get `x_input` (the image before the in-tape
+    transforms); the probe model gets `x_model`. `raw` and `weighted` are
+    `(losses, batch)`, `overall` is `(batch,)`.
+    """
+    outputs = spec.probe(x_model, training=False) if spec.probe is not None else []
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    values = [x_input if s is None else outputs[s] for s in spec.slots]
+    batch = tf.shape(x_input)[0]
+    raw = tf.stack([call_loss(loss, v) for loss, v in zip(spec.losses, values)])
+    weighted = tf.stack([tf.broadcast_to(w, [batch]) for w in spec.weights]) * raw
+    return raw, weighted, tf.reduce_sum(weighted, axis=0), outputs
+
+
+def process_grads(spec, grads, grad_fn):
+    """Per-sample L2 normalisation (when asked), then the gradient modifier."""
+    if spec.norm_grads:
+        grads = tf.nn.l2_normalize(grads, axis=list(range(1, grads.shape.rank)))
+    if grad_fn is not None:
+        grads = grad_fn(grads)
+    return grads
+
+
+def track_best(x_new, overall, best_x, best_loss):
+    """Keeps, per sample, the updated input of the lowest finite loss (strict `<`).
+
+    Both the loss and the updated input must be finite, so a NaN never
+    becomes a result.
+    """
+    batch = tf.shape(x_new)[0]
+    finite_x = tf.reduce_all(tf.math.is_finite(tf.reshape(x_new, [batch, -1])), axis=1)
+    better = tf.math.is_finite(overall) & finite_x & (overall < best_loss)
+    mask = tf.reshape(better, tf.concat([[batch], tf.ones_like(tf.shape(x_new)[1:])], 0))
+    return tf.where(mask, x_new, best_x), tf.where(better, overall, best_loss)
+
+
+def rmsprop_update(x, grads, cache):
+    """keras-vis's update: `cache = 0.95 cache + 0.05 g**2`, `x -= g / sqrt(cache + 1e-7)`."""
+    cache = RMSPROP_DECAY * cache + (1.0 - RMSPROP_DECAY) * tf.square(grads)
+    return x - grads / tf.sqrt(cache + EPSILON), cache
+
+
+def _no_gradient(what):
+    return ValueError(
+        f"The losses do not depend on {what}: pick a tensor between the input and the "
+        "layers the losses read."
+    )
+
+
+class _Step:
+    """Shared plumbing: the traced modifiers and the stand-in variable copy."""
+
+    def __init__(self, spec, modifiers, grad_fn):
+        self.spec = spec
+        self.modifiers = list(modifiers)
+        self.grad_fn = grad_fn
+        self._traced_variables = [v for m in self.modifiers for v in m.variables]
+        self.function = tf.function(self._step, autograph=False)
+
+    def _begin_trace(self, given_variables):
+        self.spec.on_trace()  # runs only while tracing
+        for traced, given in zip(self._traced_variables, given_variables):
+            traced.assign(given)  # a no-op when the given modifier is the traced one
+
+
+class KerasVisStep(_Step):
+    """keras-vis's iteration: `pre`, forward/backward, modifier, RMSProp update, `post`.
+
+    State: `(x, cache, best_x, best_loss)`.
+    """
+
+    def initial_state(self, seed):
+        """`(x, cache, best_x, best_loss)` for a seed array."""
+        x = tf.constant(seed)
+        return (x, tf.zeros_like(x), x, tf.fill([seed.shape[0]], float("inf")))
+
+    @staticmethod
+    def current(state):
+        """The input after the latest iteration."""
+        return state[0]
+
+    @staticmethod
+    def best(state):
+        """The best input so far."""
+        return state[2]
+
+    @staticmethod
+    def best_loss(state):
+        """The best loss so far, per sample."""
+        return state[3]
+
+    returned = best  # keras-vis returns the best input (de-processed by the optimizer)
+
+    def _step(self, x, cache, best_x, best_loss, given_variables):
+        self._begin_trace(given_variables)
+        spec, modifiers = self.spec, self.modifiers
+        x_pre = x
+        for modifier in modifiers:
+            x_pre = modifier.pre(x_pre)
+        with tf.GradientTape() as tape:
+            tape.watch(x_pre)
+            raw, weighted, overall, outputs = evaluate(spec, x_pre, x_pre)
+            total = tf.reduce_sum(overall)
+        wrt_value = x_pre if spec.wrt_is_input else outputs[spec.wrt_slot]
+        grads = tape.gradient(total, wrt_value)
+        if grads is None:
+            raise _no_gradient("`wrt_tensor`")
+        grads = process_grads(spec, grads, self.grad_fn)
+        x_new = x_pre
+        if spec.wrt_is_input:
+            x_new, cache = rmsprop_update(x_pre, grads, cache)
+        for modifier in reversed(modifiers):
+            x_new = modifier.post(x_new)
+        best_x, best_loss = track_best(x_new, overall, best_x, best_loss)
+        stats = tf.concat([raw, weighted, overall[None]], axis=0)
+        return (x_new, cache, best_x, best_loss), stats, grads, wrt_value
