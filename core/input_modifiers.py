@@ -11,18 +11,56 @@ import tensorflow as tf
 
 from .validation import check_amounts
 
-__all__ = ["InputModifier", "Jitter"]
+__all__ = ["IdentityKey", "InputModifier", "Jitter"]
+
+
+class IdentityKey:
+    """A hashable stand-in for an object, equal only to itself: it keys by identity.
+
+    It holds a reference to the object, so the object's `id()` cannot be
+    reused by another object while the key is alive (a bare `id()` could).
+
+    Example:
+        >>> a, b = [1], [1]
+        >>> IdentityKey(a) == IdentityKey(a), IdentityKey(a) == IdentityKey(b)
+        (True, False)
+    """
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return isinstance(other, IdentityKey) and other.obj is self.obj
+
+    def __repr__(self):
+        return f"IdentityKey({type(self.obj).__name__} at {id(self.obj):#x})"
 
 
 class InputModifier:
     """Base class: `pre(x)` before the forward pass, `post(x)` after the update.
 
-    A modifier's tunable state lives in `tf.Variable`s listed by `variables`.
-    The optimizer traces its step with the first modifier instance it meets
-    for a given `trace_key()`; when a later `minimize` gets another instance
-    of the same kind, that instance's `variables` are copied into the traced
-    one inside the compiled step at every iteration (and its other state
-    through `load_state`), so nothing is retraced.
+    The optimizer traces its compiled step with the modifier instances of
+    the first call and reuses the trace for every later call whose
+    modifiers have the same `trace_key()`s. By default a key is the
+    instance itself, so an instance never stands in for another: settings
+    kept in plain Python attributes are always honoured (a new instance
+    costs one trace).
+
+    A modifier whose tunable state all lives in the `tf.Variable`s listed by
+    `variables` may opt in to sharing one trace across its instances by
+    returning a key without the instance, e.g. `(type(self),)`, as `Jitter`
+    and the transforms do: when a later `minimize` gets another instance of
+    the same kind, its `variables` are copied into the traced one inside
+    the compiled step at every iteration (and its other state through
+    `load_state` before and after the run), so nothing is retraced.
+
+    Within one traced step, `pre` may leave state on the instance for
+    `post` to read (`Jitter` keeps its offsets so).
 
     Example:
         ```python
@@ -68,8 +106,13 @@ class InputModifier:
         """
 
     def trace_key(self):
-        """What must match for two modifiers to share one traced step."""
-        return (type(self),)
+        """What must match for two modifiers to share one traced step.
+
+        Default: the instance itself (held by `IdentityKey`), so no other
+        instance shares its trace. Override only when `variables` and
+        `load_state` carry everything that differs between instances.
+        """
+        return (type(self), IdentityKey(self))
 
 
 class Jitter(InputModifier):
@@ -142,7 +185,7 @@ class Jitter(InputModifier):
         self._generator.reset(other._generator.state)
 
     def trace_key(self):
-        """Jitters share a step when their data formats match."""
+        """Jitters share a step when their data formats match (amounts are copied in)."""
         return (type(self), self.data_format)
 
     def _image_axes(self, rank):

@@ -18,7 +18,7 @@ from .losses import Loss
 from .probe import build_probe
 from .run import LiveRun, check_finite, run_loop
 from .seeds import make_seed
-from .steps import KerasVisStep, StepSpec
+from .steps import KerasVisStep, StepCache, StepSpec
 from .utils import deprocess_input
 from .validation import (
     check_bool,
@@ -123,7 +123,7 @@ class Optimizer:
             data_format=self.data_format,
             on_trace=self._count_trace,
         )
-        self._steps = {}
+        self._steps = StepCache()
         self.trace_count = 0
         self._run_lock = threading.Lock()
         self._stop_event = None
@@ -174,9 +174,7 @@ class Optimizer:
     def _get_step(self, modifiers, grad_modifier):
         grad_fn = grad_modifiers_lib.get(grad_modifier)
         key = (tuple(m.trace_key() for m in modifiers), grad_fn)
-        if key not in self._steps:
-            self._steps[key] = KerasVisStep(self._spec, modifiers, grad_fn)
-        return self._steps[key]
+        return self._steps.get(key, lambda: KerasVisStep(self._spec, modifiers, grad_fn))
 
     def make_seed(self, seed_input=None, samples=None):
         """Returns the seed `minimize` would start from, as a new float32 array.

@@ -10,12 +10,14 @@ state is the current input, the best input and the returned one.
 """
 
 import dataclasses
+from collections import OrderedDict
 
 import tensorflow as tf
 
 from .utils.utils import EPSILON
 
 RMSPROP_DECAY = 0.95  # keras-vis's cache decay
+STEP_CACHE_SIZE = 8  # compiled steps kept per Optimizer (least recently used dropped)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +48,32 @@ class StepSpec:
     input_range: tuple
     data_format: str
     on_trace: object
+
+
+class StepCache:
+    """A small LRU of compiled steps keyed by modifier arrangement and gradient modifier.
+
+    A new lambda as `grad_modifier` at every call makes a new key each time;
+    the cache keeps the `STEP_CACHE_SIZE` most recently used steps, so memory
+    stays bounded (an evicted arrangement is traced again when it returns).
+    """
+
+    def __init__(self, size=STEP_CACHE_SIZE):
+        self.size = size
+        self._steps = OrderedDict()
+
+    def __len__(self):
+        return len(self._steps)
+
+    def get(self, key, build):
+        """Returns the step for `key`, building it with `build()` when missing."""
+        if key in self._steps:
+            self._steps.move_to_end(key)
+            return self._steps[key]
+        step = self._steps[key] = build()
+        while len(self._steps) > self.size:
+            self._steps.popitem(last=False)
+        return step
 
 
 # ----------------------------------------------------------------- shared pieces
