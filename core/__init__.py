@@ -19,14 +19,27 @@ Example:
 from . import grad_modifiers
 from .callbacks import GifGenerator, History, OptimizerCallback, Print
 from .input_modifiers import InputModifier, Jitter
-from .losses import ActivationMaximization, Loss
+from .losses import ActivationMaximization, Diversity, Loss
 from .optimizer import Optimizer
+from .parameterizations import FourierImage, Parameterization, PixelImage
 from .regularizers import LPNorm, TotalVariation
+from .run import RunResult
+from .seeds import make_seed
+from .transforms import (
+    Pad,
+    RandomJitter,
+    RandomRotate,
+    RandomScale,
+    Transform,
+    standard_transforms,
+)
 from .utils import deprocess_input, get_num_filters, normalize, stitch_images
 from .visualization import visualize_activation, visualize_activation_with_losses
 
 __all__ = [
     "ActivationMaximization",
+    "Diversity",
+    "FourierImage",
     "GifGenerator",
     "History",
     "InputModifier",
@@ -35,12 +48,22 @@ __all__ = [
     "Loss",
     "Optimizer",
     "OptimizerCallback",
+    "Pad",
+    "Parameterization",
+    "PixelImage",
     "Print",
+    "RandomJitter",
+    "RandomRotate",
+    "RandomScale",
+    "RunResult",
     "TotalVariation",
+    "Transform",
     "deprocess_input",
     "get_num_filters",
     "grad_modifiers",
+    "make_seed",
     "normalize",
+    "standard_transforms",
     "stitch_images",
     "visualize_activation",
     "visualize_activation_with_losses",

@@ -2,7 +2,9 @@
 
 `pre` runs before the forward pass, in list order; `post` runs after the
 update, in reverse order. Both take and return tensors and are traced into
-the optimizer's compiled step.
+the optimizer's compiled step. Modifiers that act inside the gradient tape,
+between the image and the model, are `Transform`s (`vis_widgets.core.transforms`);
+with a parameterization every modifier acts there (`pre` only).
 """
 
 import keras

@@ -15,10 +15,11 @@ from . import grad_modifiers as grad_modifiers_lib
 from .callbacks import CallbackList, OptimizerCallback, Print, unique_keys
 from .input_modifiers import InputModifier
 from .losses import Loss
+from .parameterizations import check_parameterization
 from .probe import build_probe
-from .run import LiveRun, check_finite, run_loop
+from .run import LiveRun, RunReadOuts, check_finite, run_loop
 from .seeds import make_seed
-from .steps import KerasVisStep, StepCache, StepSpec
+from .steps import KerasVisStep, ParameterizedStep, StepCache, StepSpec
 from .utils import deprocess_input
 from .validation import (
     check_bool,
@@ -28,13 +29,14 @@ from .validation import (
     check_loss_key,
     check_losses,
     check_range,
+    check_real,
     check_weight,
 )
 
 __all__ = ["Optimizer"]
 
 
-class Optimizer:
+class Optimizer(RunReadOuts):
     """Gradient descent on a model's input to minimize weighted losses (keras-vis).
 
     The optimizer builds, once, a probe model from `input_tensor` to every
@@ -52,6 +54,19 @@ class Optimizer:
           input, and a weight may be given per sample (a sweep);
         - an all-NaN run returns the seed with a warning instead of crashing.
 
+    The parameterized path (an opt-in, `parameterization=PixelImage()` or
+    `FourierImage()`): the optimized variable is the parameterization's
+    parameter `p`, the model sees `lo + (hi - lo) * to_image(p)` (after the
+    input modifiers, which all run inside the gradient tape there), and the
+    update is Adam with `learning_rate`, held in a `tf.Variable`
+    (`opt.learning_rate = 0.1` during a run: no retrace). `minimize` then
+    returns the LAST finite image, `lo + (hi - lo) * to_image(p)`, with no
+    `deprocess_input`; a `seed_input` is an image inverted into `p`.
+    `current_input`, `best_input`, `last_input` and a callback's `wrt_value`
+    are images in input units on both paths (never the raw parameter), and
+    a callback's `grads` is the gradient with respect to that image. Batches,
+    per-sample weights, callbacks, `stop()` and `set_weight` work the same.
+
     Args:
         input_tensor: the model's symbolic input, `model.inputs[0]` (a
             `Sequential` model has `.input` only once built, while
@@ -67,13 +82,21 @@ class Optimizer:
             gradients are then taken against it, its value is returned, and
             the input is not updated (as keras-vis).
         norm_grads: divide each sample's gradient by its own L2 norm (a zero
-            gradient stays zero).
+            gradient stays zero). With a parameterization: the image-space
+            gradient, before it is pulled back to the parameter.
+        parameterization: None (keras-vis's path) or a `Parameterization`
+            (`PixelImage`, `FourierImage`).
+        learning_rate: Adam's step size with a parameterization, a number
+            > 0 (default 0.05); must be None without one.
 
     Raises:
         TypeError: for arguments of the wrong type (the message names them).
-        ValueError: for an empty `losses`, a bad `input_range`, or a tensor
+        ValueError: for an empty `losses`, a bad `input_range`, a tensor
             that is not connected to `input_tensor` (e.g. inside a nested
-            sub-model, or one input of several).
+            sub-model, or one input of several), a `wrt_tensor` or a
+            `learning_rate` that does not go with `parameterization`, a
+            non-positive `learning_rate`, or a parameterization that cannot
+            represent the input.
 
     Example:
         ```python
@@ -87,11 +110,22 @@ class Optimizer:
         ])
         img, grads, wrt_value = opt.minimize(max_iter=100, verbose=False)
         opt.set_weight("TV(2.0) Loss", 50.0)  # takes effect at the next iteration
+
+        fourier = Optimizer(x, [(ActivationMaximization(model.layers[-1], 3), 1.0)],
+                            parameterization=FourierImage(), learning_rate=0.05)
+        img, _, _ = fourier.minimize(max_iter=256, input_modifiers=standard_transforms(32))
         ```
     """
 
     def __init__(
-        self, input_tensor, losses, input_range=(0, 255), wrt_tensor=None, norm_grads=True
+        self,
+        input_tensor,
+        losses,
+        input_range=(0, 255),
+        wrt_tensor=None,
+        norm_grads=True,
+        parameterization=None,
+        learning_rate=None,
     ):
         check_keras_tensor(input_tensor, "input_tensor")
         pairs = check_losses(losses, Loss)
@@ -110,6 +144,12 @@ class Optimizer:
             check_keras_tensor(wrt_tensor, "wrt_tensor")
         self.wrt_tensor = input_tensor if wrt_tensor is None else wrt_tensor
         self.wrt_is_input = self.wrt_tensor is input_tensor
+        self.parameterization, rate = check_parameterization(
+            parameterization, learning_rate, self.wrt_tensor, input_tensor, self.data_format
+        )
+        self._learning_rate = None
+        if rate is not None:
+            self._learning_rate = tf.Variable(rate, trainable=False, name="learning_rate")
         probe, slots, wrt_slot = build_probe(input_tensor, self.losses, self.wrt_tensor)
         self._spec = StepSpec(
             probe=probe,
@@ -121,6 +161,8 @@ class Optimizer:
             norm_grads=self.norm_grads,
             input_range=tuple(float(v) for v in self.input_range),
             data_format=self.data_format,
+            parameterization=self.parameterization,
+            learning_rate=self._learning_rate,
             on_trace=self._count_trace,
         )
         self._steps = StepCache()
@@ -135,6 +177,26 @@ class Optimizer:
 
     def _count_trace(self):
         self.trace_count += 1
+
+    @property
+    def learning_rate(self):
+        """Adam's step size on the parameterized path (a float; None on keras-vis's path).
+
+        Setting it during a run takes effect at the next iteration, without
+        retracing. Raises ValueError for a value <= 0, or without a
+        parameterization.
+        """
+        return None if self._learning_rate is None else float(self._learning_rate.numpy())
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if self._learning_rate is None:
+            raise ValueError(
+                "`learning_rate` needs a `parameterization`: keras-vis's update has no step size."
+            )
+        self._learning_rate.assign(
+            check_real(value, "learning_rate", min_value=0, min_inclusive=False)
+        )
 
     # ----------------------------------------------------------------- weights
     def _loss_index(self, key):
@@ -174,17 +236,20 @@ class Optimizer:
     def _get_step(self, modifiers, grad_modifier):
         grad_fn = grad_modifiers_lib.get(grad_modifier)
         key = (tuple(m.trace_key() for m in modifiers), grad_fn)
-        return self._steps.get(key, lambda: KerasVisStep(self._spec, modifiers, grad_fn))
+        cls = KerasVisStep if self.parameterization is None else ParameterizedStep
+        return self._steps.get(key, lambda: cls(self._spec, modifiers, grad_fn))
 
     def make_seed(self, seed_input=None, samples=None):
         """Returns the seed `minimize` would start from, as a new float32 array.
 
         Args:
-            seed_input: None for keras-vis's random seed (one sample of uniform
-                noise with mean `(lo+hi)/2` and std `0.05*(hi-lo)`, drawn from
-                numpy's global random state), or an array checked and
-                converted as `minimize` does (a batch axis added when missing,
-                a channels_last seed moved for a channels_first input).
+            seed_input: None for a random seed drawn from numpy's global
+                random state: keras-vis's (one sample of uniform noise with
+                mean `(lo+hi)/2` and std `0.05*(hi-lo)`), or with a
+                parameterization the image of a random parameter (a
+                near-flat mid-grey). Or an array checked and converted as
+                `minimize` does (a batch axis added when missing, a
+                channels_last seed moved for a channels_first input).
             samples: None for any number of samples, or the number the seed
                 must have (`samples=1`: exactly one, as a dashboard run).
 
@@ -195,13 +260,11 @@ class Optimizer:
             ValueError: for a shape that does not fit the input, or NaN / inf.
             TypeError: for a seed that is not numeric.
         """
-        return make_seed(
-            tuple(self.input_tensor.shape),
-            self.input_range,
-            seed_input,
-            self.data_format,
-            samples,
-        )
+        shape = tuple(self.input_tensor.shape)
+        known = None not in shape[1:]  # else make_seed says a seed_input is needed
+        if seed_input is None and self.parameterization is not None and known:
+            seed_input = self.parameterization.random_image(samples or 1, self._spec.input_range)
+        return make_seed(shape, self.input_range, seed_input, self.data_format, samples)
 
     # ----------------------------------------------------------------- run
     def stop(self):
@@ -243,6 +306,14 @@ class Optimizer:
         7. the callbacks, which see the gradients and the value they were
            taken against.
 
+        Input modifiers that are `Transform`s run inside the gradient tape
+        between step 1 and the model. With a parameterization, steps 1 and 5
+        are replaced: every modifier runs inside the tape on the image
+        `lo + (hi - lo) * to_image(p)` (`Transform.transform` or `pre`; no
+        `post`), the image-space gradient is normalised and modified, pulled
+        back to `p`, and Adam updates `p`; callbacks get the image (before
+        the modifiers and the update) and its gradient.
+
         Args:
             seed_input: the starting input, `(samples, ...)` or one sample
                 without the batch axis, in the optimizer's data format (a
@@ -260,9 +331,10 @@ class Optimizer:
         Returns:
             `(img, grads, wrt_value)`: the best input de-processed into
             `input_range` with `deprocess_input`, each sample on its own
-            (without the batch axis for one sample, `(N, ...)` otherwise),
-            and the last iteration's gradients and wrt value (numpy, batch
-            axis kept).
+            (with a parameterization: the last finite image, as it is);
+            without the batch axis for one sample, `(N, ...)` otherwise
+            (`as_returned` does the same for any batch). Then the last
+            iteration's gradients and wrt value (numpy, batch axis kept).
 
         Raises:
             ValueError: for a bad `seed_input`, `max_iter`, modifier name, or
@@ -294,15 +366,8 @@ class Optimizer:
             for modifier in modifiers:
                 modifier.build(seed.shape, self.data_format)
             step = self._get_step(modifiers, grad_modifier)
-            pairs = [(t, g) for t, g in zip(step.modifiers, modifiers) if t is not g]
-            for traced, given in pairs:
-                traced.load_state(given)
-            try:
-                variables = tuple(v for modifier in modifiers for v in modifier.variables)
+            with step.standing_in(modifiers) as variables:
                 return self._execute(step, seed, max_iter, variables, CallbackList(callbacks))
-            finally:
-                for traced, given in pairs:
-                    given.load_state(traced)
         finally:
             self._stop_event = None
             self._batch_size = None
@@ -321,7 +386,8 @@ class Optimizer:
             )
             last = step.current(live.state).numpy()
             # before on_end, so callbacks can show the warnings
-            check_finite(live, step.best_loss(live.state).numpy(), last, "the best input")
+            what = "the best input" if self.parameterization is None else "the last image"
+            check_finite(live, step.best_loss(live.state).numpy(), last, what)
         except BaseException as err:
             error = err
             raise
@@ -342,7 +408,8 @@ class Optimizer:
         """Returns what `minimize` returns as its image for a batch of inputs, batch axis kept.
 
         On the keras-vis path each sample is de-processed on its own with
-        `deprocess_input` into `input_range`.
+        `deprocess_input` into `input_range`; with a parameterization the
+        images are returned as they are (a copy).
 
         Args:
             batch: inputs in input units, `(N, ...)` (e.g. `best_input`).
@@ -353,47 +420,17 @@ class Optimizer:
         batch = np.asarray(batch, np.float32)
         if batch.ndim == len(self.input_tensor.shape) - 1:
             batch = batch[None]
+        if self.parameterization is not None:
+            return batch.copy()
         return np.stack([deprocess_input(s, self.input_range) for s in batch])
-
-    @property
-    def iterations(self):
-        """The iterations done by the latest run (so far, while it runs)."""
-        return self._live.iterations
-
-    @property
-    def run_warnings(self):
-        """The latest run's warnings (filled before `on_end`, reset at every call)."""
-        return self._live.warnings
-
-    @property
-    def current_input(self):
-        """The input state after the latest iteration (update and `post` applied), numpy.
-
-        Unlike a callback's `wrt_value` it is not jittered, so it is what a
-        live view should show; `None` before the first run.
-        """
-        current = self._live.current
-        return None if current is None else current.numpy()
-
-    @property
-    def per_sample_losses(self):
-        """The latest iteration's weighted loss values: `{loss key: array of N}`."""
-        return self._live.per_sample(1)
-
-    @property
-    def per_sample_raw_losses(self):
-        """The latest iteration's unweighted loss values: `{loss key: array of N}`."""
-        return self._live.per_sample(0)
-
-    @property
-    def per_sample_overall_loss(self):
-        """The latest iteration's overall loss of each sample, an array of N (or None)."""
-        return self._live.overall()
 
     def __repr__(self):
         weights = [self.get_weight(k) for k in range(len(self.losses))]
+        extra = ""
+        if self.parameterization is not None:
+            extra = f", parameterization={self.parameterization!r}, lr={self.learning_rate!r}"
         return (
             f"Optimizer(losses={list(zip(self.loss_names, weights))}, "
             f"input_range={self.input_range}, wrt_is_input={self.wrt_is_input}, "
-            f"norm_grads={self.norm_grads})"
+            f"norm_grads={self.norm_grads}{extra})"
         )

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["LiveRun", "RunResult", "run_loop"]
+__all__ = ["LiveRun", "RunReadOuts", "RunResult", "run_loop"]
 
 
 def _frozen(array):
@@ -136,6 +136,45 @@ class LiveRun:
             ),
             overall_loss=_frozen(self.overall()),
         )
+
+
+class RunReadOuts:
+    """The optimizer's read-outs of its latest run (live while it runs), from `self._live`."""
+
+    @property
+    def iterations(self):
+        """The iterations done by the latest run (so far, while it runs)."""
+        return self._live.iterations
+
+    @property
+    def run_warnings(self):
+        """The latest run's warnings (filled before `on_end`, reset at every call)."""
+        return self._live.warnings
+
+    @property
+    def current_input(self):
+        """The input state after the latest iteration (update and `post` applied), numpy.
+
+        Unlike a callback's `wrt_value` it is not jittered, so it is what a
+        live view should show; `None` before the first run.
+        """
+        current = self._live.current
+        return None if current is None else current.numpy()
+
+    @property
+    def per_sample_losses(self):
+        """The latest iteration's weighted loss values: `{loss key: array of N}`."""
+        return self._live.per_sample(1)
+
+    @property
+    def per_sample_raw_losses(self):
+        """The latest iteration's unweighted loss values: `{loss key: array of N}`."""
+        return self._live.per_sample(0)
+
+    @property
+    def per_sample_overall_loss(self):
+        """The latest iteration's overall loss of each sample, an array of N (or None)."""
+        return self._live.overall()
 
 
 def run_loop(live, step, max_iter, variables, callbacks, loss_names, stop_event):

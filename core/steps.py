@@ -1,7 +1,10 @@
 """The compiled steps: one iteration of `minimize` as a `tf.function`, for each path.
 
 `KerasVisStep` is keras-vis's iteration on the input itself (RMSProp with no
-step size). It threads its whole state through the step as tensors (nothing
+step size); `ParameterizedStep` optimizes a parameterization's parameter with
+Adam while the model sees the image it represents. Both share the forward
+pass (`evaluate`), the gradient processing and the best-input bookkeeping,
+and both thread their whole state through the step as tensors (nothing
 stateful but the tunable variables), so one trace serves every call.
 
 A step object holds the `tf.function`, the modifier instances it was traced
@@ -9,14 +12,18 @@ with, and knows its state: `initial_state(seed)`, and which part of the
 state is the current input, the best input and the returned one.
 """
 
+import contextlib
 import dataclasses
 from collections import OrderedDict
 
 import tensorflow as tf
 
+from .transforms import Transform, apply_transforms
 from .utils.utils import EPSILON
 
 RMSPROP_DECAY = 0.95  # keras-vis's cache decay
+ADAM_BETA_1 = 0.9
+ADAM_BETA_2 = 0.999
 STEP_CACHE_SIZE = 8  # compiled steps kept per Optimizer (least recently used dropped)
 
 
@@ -35,6 +42,8 @@ class StepSpec:
         norm_grads: whether each sample's gradient is L2-normalised.
         input_range: `(lo, hi)` as floats.
         data_format: the input's data format.
+        parameterization: None (keras-vis) or a `Parameterization`.
+        learning_rate: the Adam step size variable (parameterized path).
         on_trace: called each time a step is traced (counts traces).
     """
 
@@ -47,6 +56,8 @@ class StepSpec:
     norm_grads: bool
     input_range: tuple
     data_format: str
+    parameterization: object
+    learning_rate: object
     on_trace: object
 
 
@@ -113,23 +124,48 @@ def process_grads(spec, grads, grad_fn):
     return grads
 
 
+def _finite(x_new, overall):
+    """Per sample: the loss and every value of the updated input are finite."""
+    batch = tf.shape(x_new)[0]
+    finite_x = tf.reduce_all(tf.math.is_finite(tf.reshape(x_new, [batch, -1])), axis=1)
+    return tf.math.is_finite(overall) & finite_x
+
+
+def _per_sample_where(keep, a, b):
+    batch = tf.shape(a)[0]
+    mask = tf.reshape(keep, tf.concat([[batch], tf.ones_like(tf.shape(a)[1:])], 0))
+    return tf.where(mask, a, b)
+
+
 def track_best(x_new, overall, best_x, best_loss):
     """Keeps, per sample, the updated input of the lowest finite loss (strict `<`).
 
     Both the loss and the updated input must be finite, so a NaN never
     becomes a result.
     """
-    batch = tf.shape(x_new)[0]
-    finite_x = tf.reduce_all(tf.math.is_finite(tf.reshape(x_new, [batch, -1])), axis=1)
-    better = tf.math.is_finite(overall) & finite_x & (overall < best_loss)
-    mask = tf.reshape(better, tf.concat([[batch], tf.ones_like(tf.shape(x_new)[1:])], 0))
-    return tf.where(mask, x_new, best_x), tf.where(better, overall, best_loss)
+    better = _finite(x_new, overall) & (overall < best_loss)
+    return _per_sample_where(better, x_new, best_x), tf.where(better, overall, best_loss)
+
+
+def track_last_finite(x_new, overall, last_x):
+    """Keeps, per sample, the latest updated input whose loss and values were finite."""
+    return _per_sample_where(_finite(x_new, overall), x_new, last_x)
 
 
 def rmsprop_update(x, grads, cache):
     """keras-vis's update: `cache = 0.95 cache + 0.05 g**2`, `x -= g / sqrt(cache + 1e-7)`."""
     cache = RMSPROP_DECAY * cache + (1.0 - RMSPROP_DECAY) * tf.square(grads)
     return x - grads / tf.sqrt(cache + EPSILON), cache
+
+
+def adam_update(p, grads, m, v, t, learning_rate):
+    """One Adam step (Kingma & Ba; beta 0.9 / 0.999, epsilon 1e-7 as Keras), t counted from 1."""
+    t = t + 1.0
+    m = ADAM_BETA_1 * m + (1.0 - ADAM_BETA_1) * grads
+    v = ADAM_BETA_2 * v + (1.0 - ADAM_BETA_2) * tf.square(grads)
+    m_hat = m / (1.0 - tf.pow(ADAM_BETA_1, t))
+    v_hat = v / (1.0 - tf.pow(ADAM_BETA_2, t))
+    return p - learning_rate * m_hat / (tf.sqrt(v_hat) + EPSILON), m, v, t
 
 
 def _no_gradient(what):
@@ -149,16 +185,43 @@ class _Step:
         self._traced_variables = [v for m in self.modifiers for v in m.variables]
         self.function = tf.function(self._step, autograph=False)
 
+    @contextlib.contextmanager
+    def standing_in(self, modifiers):
+        """Lets `modifiers` stand in for the traced ones for one run.
+
+        The traced modifiers take the given ones' internal state
+        (`load_state`) before the run and give it back after; yields the
+        given modifiers' variables, which the step copies into the traced
+        ones at every iteration.
+        """
+        pairs = [(t, g) for t, g in zip(self.modifiers, modifiers) if t is not g]
+        for traced, given in pairs:
+            traced.load_state(given)
+        try:
+            yield tuple(v for modifier in modifiers for v in modifier.variables)
+        finally:
+            for traced, given in pairs:
+                given.load_state(traced)
+
     def _begin_trace(self, given_variables):
         self.spec.on_trace()  # runs only while tracing
         for traced, given in zip(self._traced_variables, given_variables):
             traced.assign(given)  # a no-op when the given modifier is the traced one
 
+    def _fill(self):
+        """What transforms show outside the image: the middle of the input range."""
+        lo, hi = self.spec.input_range
+        return 0.5 * (lo + hi)
+
 
 class KerasVisStep(_Step):
     """keras-vis's iteration: `pre`, forward/backward, modifier, RMSProp update, `post`.
 
-    State: `(x, cache, best_x, best_loss)`.
+    State: `(x, cache, best_x, best_loss)`. Input modifiers that are
+    `Transform`s run inside the tape between `x_pre` (after every `pre`) and
+    the model, so the gradient flows through them to the input; the others
+    run `pre` before and `post` after the update, as keras-vis. Losses that
+    read the input see `x_pre`.
     """
 
     def initial_state(self, seed):
@@ -186,12 +249,14 @@ class KerasVisStep(_Step):
     def _step(self, x, cache, best_x, best_loss, given_variables):
         self._begin_trace(given_variables)
         spec, modifiers = self.spec, self.modifiers
+        in_tape = [m for m in modifiers if isinstance(m, Transform)]
         x_pre = x
         for modifier in modifiers:
             x_pre = modifier.pre(x_pre)
         with tf.GradientTape() as tape:
             tape.watch(x_pre)
-            raw, weighted, overall, outputs = evaluate(spec, x_pre, x_pre)
+            x_model = apply_transforms(in_tape, x_pre, self._fill(), spec.data_format)
+            raw, weighted, overall, outputs = evaluate(spec, x_pre, x_model)
             total = tf.reduce_sum(overall)
         wrt_value = x_pre if spec.wrt_is_input else outputs[spec.wrt_slot]
         grads = tape.gradient(total, wrt_value)
@@ -206,3 +271,77 @@ class KerasVisStep(_Step):
         best_x, best_loss = track_best(x_new, overall, best_x, best_loss)
         stats = tf.concat([raw, weighted, overall[None]], axis=0)
         return (x_new, cache, best_x, best_loss), stats, grads, wrt_value
+
+
+class ParameterizedStep(_Step):
+    """An iteration on a parameterization's parameter `p`, with Adam.
+
+    The image in input units is `x = lo + (hi - lo) * to_image(p)`; every
+    input modifier runs inside the tape between `x` and the model (a
+    `Transform` through `transform`, any other through `pre`; `post` is never
+    called: the parameter is never transformed). The gradient with respect
+    to `x` is normalised and modified as on the keras-vis path (that is what
+    callbacks see), then pulled back to `p` through `to_image` for the Adam
+    update.
+
+    State: `(p, m, v, t, x, best_x, best_loss, last_x)`: Adam's moments and
+    step count, the image of the current `p`, the best image (as keras-vis:
+    the updated image of the lowest-loss iteration) and the last finite one
+    (what `minimize` returns).
+    """
+
+    def initial_state(self, seed):
+        """Inverts the seed image into the parameter; moments and count start at 0."""
+        lo, hi = self.spec.input_range
+        p = tf.constant(self.spec.parameterization.from_image((seed - lo) / (hi - lo)))
+        x = tf.constant(seed)
+        zeros = tf.zeros_like(p)
+        inf = tf.fill([seed.shape[0]], float("inf"))
+        return (p, zeros, zeros, tf.constant(0.0), x, x, inf, x)
+
+    @staticmethod
+    def current(state):
+        """The image of the current parameter, in input units."""
+        return state[4]
+
+    @staticmethod
+    def best(state):
+        """The best image so far (for information)."""
+        return state[5]
+
+    @staticmethod
+    def best_loss(state):
+        """The best loss so far, per sample."""
+        return state[6]
+
+    @staticmethod
+    def returned(state):
+        """The last image whose loss and value were finite."""
+        return state[7]
+
+    def _to_input(self, p):
+        lo, hi = self.spec.input_range
+        return lo + (hi - lo) * self.spec.parameterization.to_image(p)
+
+    def _step(self, p, m, v, t, x_state, best_x, best_loss, last_x, given_variables):
+        self._begin_trace(given_variables)
+        spec = self.spec
+        with tf.GradientTape() as outer:
+            outer.watch(p)
+            x = self._to_input(p)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            x_model = apply_transforms(self.modifiers, x, self._fill(), spec.data_format)
+            raw, weighted, overall, _ = evaluate(spec, x, x_model)
+            total = tf.reduce_sum(overall)
+        grads = inner.gradient(total, x)
+        if grads is None:
+            raise _no_gradient("the input")
+        grads = process_grads(spec, grads, self.grad_fn)
+        grads_p = outer.gradient(x, p, output_gradients=grads)
+        p, m, v, t = adam_update(p, grads_p, m, v, t, spec.learning_rate)
+        x_new = self._to_input(p)
+        best_x, best_loss = track_best(x_new, overall, best_x, best_loss)
+        last_x = track_last_finite(x_new, overall, last_x)
+        stats = tf.concat([raw, weighted, overall[None]], axis=0)
+        return (p, m, v, t, x_new, best_x, best_loss, last_x), stats, grads, x
