@@ -22,6 +22,7 @@ from .input_modifiers import InputModifier, Jitter
 from .losses import ActivationMaximization, Diversity, Loss
 from .optimizer import Optimizer
 from .parameterizations import FourierImage, Parameterization, PixelImage
+from .recipes import RECIPES, PreparedRecipe, Recipe, build_recipe, get_recipe
 from .regularizers import LPNorm, TotalVariation
 from .run import RunResult
 from .seeds import make_seed
@@ -34,9 +35,14 @@ from .transforms import (
     standard_transforms,
 )
 from .utils import deprocess_input, get_num_filters, normalize, stitch_images
-from .visualization import visualize_activation, visualize_activation_with_losses
+from .visualization import (
+    keras_vis_losses,
+    visualize_activation,
+    visualize_activation_with_losses,
+)
 
 __all__ = [
+    "RECIPES",
     "ActivationMaximization",
     "Diversity",
     "FourierImage",
@@ -51,16 +57,21 @@ __all__ = [
     "Pad",
     "Parameterization",
     "PixelImage",
+    "PreparedRecipe",
     "Print",
     "RandomJitter",
     "RandomRotate",
     "RandomScale",
+    "Recipe",
     "RunResult",
     "TotalVariation",
     "Transform",
+    "build_recipe",
     "deprocess_input",
     "get_num_filters",
+    "get_recipe",
     "grad_modifiers",
+    "keras_vis_losses",
     "make_seed",
     "normalize",
     "standard_transforms",

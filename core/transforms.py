@@ -44,6 +44,7 @@ from .input_modifiers import InputModifier
 from .validation import check_amounts, check_int
 
 __all__ = [
+    "LUCID_TRANSFORMS",
     "AffineTransform",
     "Pad",
     "RandomJitter",
@@ -399,18 +400,45 @@ def apply_transforms(modifiers, x, fill, data_format):
     return _resample(group, x, fill, data_format)
 
 
-def standard_transforms(size, seed=None):
+# Lucid's standard_transforms (lucid/optvis/transform.py), whose pixel amounts are for 128 px.
+LUCID_TRANSFORMS = {
+    "pad": 12.0,
+    "jitter": 8.0,
+    "scale": (0.9, 1.1),
+    "degrees": 10.0,
+    "second_jitter": 4.0,
+    "reference_size": 128,
+}
+
+
+def standard_transforms(
+    size,
+    seed=None,
+    pad=LUCID_TRANSFORMS["pad"],
+    jitter=LUCID_TRANSFORMS["jitter"],
+    scale=LUCID_TRANSFORMS["scale"],
+    degrees=LUCID_TRANSFORMS["degrees"],
+    second_jitter=LUCID_TRANSFORMS["second_jitter"],
+    reference_size=LUCID_TRANSFORMS["reference_size"],
+):
     """Returns Lucid's standard transforms with pixel amounts scaled to a `size`-pixel image.
 
     Lucid's set, for 128 px: `Pad(12)`, `RandomJitter(8)`,
     `RandomScale((0.9, 1.1))`, `RandomRotate(10)`, `RandomJitter(4)`. The pad
-    and jitters are multiplied by `size / 128` (16 px: 1.5, 1, 1, 0.5);
-    scale and rotation are not.
+    and jitters are multiplied by `size / reference_size` (16 px: 1.5, 1,
+    and 0.5); scale and rotation are not. The amounts can be changed (the
+    recipes keep theirs as data).
 
     Args:
         size: the image's side in pixels (the larger one), an int >= 1.
         seed: None (each transform seeded from numpy's global state) or an
             int (the k-th transform of the list gets `seed + k`).
+        pad: the pad, in pixels of a `reference_size` image.
+        jitter: the first jitter, in pixels of a `reference_size` image.
+        scale: `RandomScale`'s `(min, max)` (or a number, see there).
+        degrees: `RandomRotate`'s largest angle.
+        second_jitter: the last jitter, in pixels of a `reference_size` image.
+        reference_size: the image size the pixel amounts are given for.
 
     Returns:
         A new list of five transforms.
@@ -421,17 +449,18 @@ def standard_transforms(size, seed=None):
         ```
     """
     size = check_int(size, "size", min_value=1)
+    reference_size = check_int(reference_size, "reference_size", min_value=1)
     if seed is not None:
         seed = check_int(seed, "seed")
-    k = size / 128.0
+    k = size / reference_size
 
     def s(i):
         return None if seed is None else seed + i
 
     return [
-        Pad(12 * k),
-        RandomJitter(8 * k, seed=s(1)),
-        RandomScale((0.9, 1.1), seed=s(2)),
-        RandomRotate(10, seed=s(3)),
-        RandomJitter(4 * k, seed=s(4)),
+        Pad(pad * k),
+        RandomJitter(jitter * k, seed=s(1)),
+        RandomScale(scale, seed=s(2)),
+        RandomRotate(degrees, seed=s(3)),
+        RandomJitter(second_jitter * k, seed=s(4)),
     ]
