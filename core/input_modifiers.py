@@ -83,6 +83,13 @@ class InputModifier:
             data_format: the optimizer's data format.
         """
 
+    def prepare_trace(self):
+        """Called once, not traced, before a compiled step is traced with this instance.
+
+        Create TensorFlow state the traced step needs here (e.g. a random
+        generator), so tracing creates no variable (default: nothing).
+        """
+
     def pre(self, x):
         """Returns the input fed to the forward pass (default: unchanged)."""
         return x

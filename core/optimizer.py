@@ -375,8 +375,7 @@ class Optimizer(RunReadOuts):
 
     def _execute(self, step, seed, max_iter, variables, callbacks):
         live = self._live
-        live.state = step.initial_state(seed)
-        live.current = step.current(live.state)
+        live.step, live.state = step, step.initial_state(seed)
         params = {"max_iter": max_iter, "batch_size": seed.shape[0]}
         grads = wrt_value = error = None
         try:
@@ -384,15 +383,14 @@ class Optimizer(RunReadOuts):
             grads, wrt_value = run_loop(
                 live, step, max_iter, variables, callbacks, self.loss_names, self._stop_event
             )
-            last = step.current(live.state).numpy()
             # before on_end, so callbacks can show the warnings
             what = "the best input" if self.parameterization is None else "the last image"
-            check_finite(live, step.best_loss(live.state).numpy(), last, what)
+            check_finite(live, step.best_loss(live.state).numpy(), live.current_numpy(), what)
         except BaseException as err:
             error = err
             raise
         finally:
-            self.last_input = step.current(live.state).numpy()
+            self.last_input = live.current_numpy()
             self.best_input = step.best(live.state).numpy()
             images = self.as_returned(step.returned(live.state).numpy())
             stopped = self._stop_event.is_set() and live.iterations < max_iter

@@ -277,16 +277,30 @@ class FourierImage(Parameterization):
         return tf.pow(freqs, -tf.cast(decay, tf.float32)) * np.float32(np.sqrt(height * width))
 
     def _to_layout(self, nchw):
-        return nchw if self._built[3] == "channels_first" else tf.transpose(nchw, [0, 2, 3, 1])
+        """NCHW to the optimizer's layout (a 3-D transpose: much faster than a 4-D one on CPU)."""
+        if self._built[3] == "channels_first":
+            return nchw
+        height, width, channels = self._built[:3]
+        if channels == 1:
+            return tf.reshape(nchw, [-1, height, width, 1])
+        flat = tf.reshape(nchw, [-1, channels, height * width])
+        return tf.reshape(tf.transpose(flat, [0, 2, 1]), [-1, height, width, channels])
 
     def to_image(self, p):
-        """The images of spectra `p`, in [0, 1] and the optimizer's data format."""
-        height, width = self._built[:2]
-        scale = tf.cast(self._scale(self._decay), tf.complex64)
-        spectrum = tf.complex(p[:, 0], p[:, 1]) * scale
-        image = tf.signal.irfft2d(spectrum, fft_length=[height, width]) / 4.0  # (N, C, H, W)
+        """The images of spectra `p`, in [0, 1] and the optimizer's data format.
+
+        The colour matrix and the frequency scale (with Lucid's `/ 4`) are
+        applied to the real and imaginary parts before the inverse transform,
+        which they commute with: cheaper than on the image.
+        """
+        height, width, channels = self._built[:3]
+        wf = width // 2 + 1
+        q = p * (self._scale(self._decay) / 4.0)  # (N, 2, C, H, Wf), real
         if self._built[4]:
-            image = tf.einsum("ij,njhw->nihw", tf.constant(_COLOR), image)
+            flat = tf.reshape(q, [-1, channels, height * wf])
+            q = tf.reshape(tf.matmul(tf.constant(_COLOR), flat), tf.shape(p))
+        spectrum = tf.complex(q[:, 0], q[:, 1])
+        image = tf.signal.irfft2d(spectrum, fft_length=[height, width])  # (N, C, H, W)
         return self._to_layout(tf.sigmoid(image))
 
     def from_image(self, image):

@@ -79,10 +79,19 @@ class LiveRun:
         self.loss_keys = list(loss_keys)
         self.iterations = 0
         self.warnings = []
+        self.step = None  # the compiled step of the run
         self.state = None  # the step's state tuple after the latest iteration
-        self.current = None  # the current input, a tf tensor
+        self._current = None  # (iterations, numpy current input): computed once per iteration
         self.stats = None  # (2 * losses + 1, N): raw rows, weighted rows, overall
         self._stats_np = None
+
+    def current_numpy(self):
+        """The current input as numpy (None before a run), fetched once per iteration."""
+        if self.state is None:
+            return None
+        if self._current is None or self._current[0] != self.iterations:
+            self._current = (self.iterations, self.step.current(self.state).numpy())
+        return self._current[1].copy()
 
     def set_stats(self, stats):
         """Keeps the latest iteration's statistics (fetched to numpy on demand)."""
@@ -158,8 +167,7 @@ class RunReadOuts:
         Unlike a callback's `wrt_value` it is not jittered, so it is what a
         live view should show; `None` before the first run.
         """
-        current = self._live.current
-        return None if current is None else current.numpy()
+        return self._live.current_numpy()
 
     @property
     def per_sample_losses(self):
@@ -195,7 +203,6 @@ def run_loop(live, step, max_iter, variables, callbacks, loss_names, stop_event)
     grads = wrt_value = None
     for i in range(max_iter):
         live.state, stats, grads, wrt_value = function(*live.state, variables)
-        live.current = step.current(live.state)
         live.set_stats(stats)
         live.iterations = i + 1
         if callbacks:

@@ -159,13 +159,16 @@ def rmsprop_update(x, grads, cache):
 
 
 def adam_update(p, grads, m, v, t, learning_rate):
-    """One Adam step (Kingma & Ba; beta 0.9 / 0.999, epsilon 1e-7 as Keras), t counted from 1."""
+    """One Adam step in Keras's form (beta 0.9 / 0.999, epsilon 1e-7), t counted from 1.
+
+    `m` and `v` are the moment estimates; the bias corrections are folded into
+    the step size, `lr * sqrt(1 - b2**t) / (1 - b1**t)`, as Keras's `Adam`.
+    """
     t = t + 1.0
-    m = ADAM_BETA_1 * m + (1.0 - ADAM_BETA_1) * grads
-    v = ADAM_BETA_2 * v + (1.0 - ADAM_BETA_2) * tf.square(grads)
-    m_hat = m / (1.0 - tf.pow(ADAM_BETA_1, t))
-    v_hat = v / (1.0 - tf.pow(ADAM_BETA_2, t))
-    return p - learning_rate * m_hat / (tf.sqrt(v_hat) + EPSILON), m, v, t
+    m = m + (grads - m) * (1.0 - ADAM_BETA_1)
+    v = v + (tf.square(grads) - v) * (1.0 - ADAM_BETA_2)
+    alpha = learning_rate * tf.sqrt(1.0 - tf.pow(ADAM_BETA_2, t)) / (1.0 - tf.pow(ADAM_BETA_1, t))
+    return p - m * alpha / (tf.sqrt(v) + EPSILON), m, v, t
 
 
 def _no_gradient(what):
@@ -182,6 +185,8 @@ class _Step:
         self.spec = spec
         self.modifiers = list(modifiers)
         self.grad_fn = grad_fn
+        for modifier in self.modifiers:
+            modifier.prepare_trace()
         self._traced_variables = [v for m in self.modifiers for v in m.variables]
         self.function = tf.function(self._step, autograph=False)
 
@@ -284,46 +289,48 @@ class ParameterizedStep(_Step):
     callbacks see), then pulled back to `p` through `to_image` for the Adam
     update.
 
-    State: `(p, m, v, t, x, best_x, best_loss, last_x)`: Adam's moments and
-    step count, the image of the current `p`, the best image (as keras-vis:
-    the updated image of the lowest-loss iteration) and the last finite one
-    (what `minimize` returns).
+    State: `(p, m, v, t, best_p, best_loss, last_p)`: Adam's moments and step
+    count, the best parameter (as keras-vis: the updated one of the
+    lowest-loss iteration) and the last one whose loss and values were finite
+    (what `minimize` returns). Images are only computed from a parameter when
+    asked for (`current`, `best`, `returned`): one `to_image` per iteration.
     """
+
+    def __init__(self, spec, modifiers, grad_fn):
+        super().__init__(spec, modifiers, grad_fn)
+        # the images of parameters for read-outs: compiled once (eager would cost ms per call)
+        self._image = tf.function(self._to_input, autograph=False)
 
     def initial_state(self, seed):
         """Inverts the seed image into the parameter; moments and count start at 0."""
         lo, hi = self.spec.input_range
         p = tf.constant(self.spec.parameterization.from_image((seed - lo) / (hi - lo)))
-        x = tf.constant(seed)
         zeros = tf.zeros_like(p)
         inf = tf.fill([seed.shape[0]], float("inf"))
-        return (p, zeros, zeros, tf.constant(0.0), x, x, inf, x)
-
-    @staticmethod
-    def current(state):
-        """The image of the current parameter, in input units."""
-        return state[4]
-
-    @staticmethod
-    def best(state):
-        """The best image so far (for information)."""
-        return state[5]
-
-    @staticmethod
-    def best_loss(state):
-        """The best loss so far, per sample."""
-        return state[6]
-
-    @staticmethod
-    def returned(state):
-        """The last image whose loss and value were finite."""
-        return state[7]
+        return (p, zeros, zeros, tf.constant(0.0), p, inf, p)
 
     def _to_input(self, p):
         lo, hi = self.spec.input_range
         return lo + (hi - lo) * self.spec.parameterization.to_image(p)
 
-    def _step(self, p, m, v, t, x_state, best_x, best_loss, last_x, given_variables):
+    def current(self, state):
+        """The image of the current parameter, in input units (computed now)."""
+        return self._image(state[0])
+
+    def best(self, state):
+        """The image of the best parameter so far (for information)."""
+        return self._image(state[4])
+
+    @staticmethod
+    def best_loss(state):
+        """The best loss so far, per sample."""
+        return state[5]
+
+    def returned(self, state):
+        """The image of the last parameter whose loss and values were finite."""
+        return self._image(state[6])
+
+    def _step(self, p, m, v, t, best_p, best_loss, last_p, given_variables):
         self._begin_trace(given_variables)
         spec = self.spec
         with tf.GradientTape() as outer:
@@ -340,8 +347,10 @@ class ParameterizedStep(_Step):
         grads = process_grads(spec, grads, self.grad_fn)
         grads_p = outer.gradient(x, p, output_gradients=grads)
         p, m, v, t = adam_update(p, grads_p, m, v, t, spec.learning_rate)
-        x_new = self._to_input(p)
-        best_x, best_loss = track_best(x_new, overall, best_x, best_loss)
-        last_x = track_last_finite(x_new, overall, last_x)
+        finite = _finite(p, overall)
+        better = finite & (overall < best_loss)
+        best_p = _per_sample_where(better, p, best_p)
+        best_loss = tf.where(better, overall, best_loss)
+        last_p = _per_sample_where(finite, p, last_p)
         stats = tf.concat([raw, weighted, overall[None]], axis=0)
-        return (p, m, v, t, x_new, best_x, best_loss, last_x), stats, grads, x
+        return (p, m, v, t, best_p, best_loss, last_p), stats, grads, x

@@ -45,6 +45,7 @@ from .validation import check_amounts, check_int
 
 __all__ = [
     "LUCID_TRANSFORMS",
+    "Affine",
     "AffineTransform",
     "Pad",
     "RandomJitter",
@@ -91,18 +92,16 @@ class Transform(InputModifier):
 class AffineTransform(Transform):
     """A geometric transform, composed with its neighbours into one resampling.
 
-    A subclass implements `inverse(batch, size)`: per sample, the 3x3 matrix
-    mapping its output canvas coordinates `(column, row, 1)` to its input
-    canvas coordinates, and the output canvas size `(rows, columns)`. Only
-    batches of 2-D images are supported.
+    A subclass implements `inverse(batch, size)`: the `Affine` map from its
+    output canvas coordinates to its input canvas coordinates (per sample),
+    and the output canvas size `(rows, columns)`. Only batches of 2-D images
+    are supported.
 
     Example:
         ```python
-        class Shift(AffineTransform):  # one pixel to the right, every sample
+        class Shift(AffineTransform):  # the content moves one pixel to the right
             def inverse(self, batch, size):
-                one, zero = tf.ones([batch]), tf.zeros([batch])
-                rows = [one, zero, -one, zero, one, zero, zero, zero, one]
-                return tf.reshape(tf.stack(rows, axis=1), [-1, 3, 3]), size
+                return Affine(tx=-1.0), size
         ```
     """
 
@@ -116,7 +115,12 @@ class AffineTransform(Transform):
             )
 
     def inverse(self, batch, size):
-        """Returns `(matrices (batch, 3, 3), new size (2,) float32)` for input canvas `size`."""
+        """Returns `(Affine, new size (rows, columns))` for an input canvas of `size`.
+
+        Args:
+            batch: the number of samples (a scalar tensor), for per-sample draws.
+            size: the input canvas's `(rows, columns)`, floats or scalar tensors.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement inverse(batch, size).")
 
     def transform(self, x, fill):
@@ -130,7 +134,9 @@ class _Amount(AffineTransform):
     _name = "amount"
 
     def __init__(self, amount):
-        self._amount = tf.Variable(self._check(amount), trainable=False, name=self._name)
+        values = self._check(amount)
+        values = values[0] if values.size == 1 else values  # a scalar variable: no slicing
+        self._amount = tf.Variable(values, trainable=False, name=self._name)
 
     def _check(self, value):
         raise NotImplementedError
@@ -138,12 +144,12 @@ class _Amount(AffineTransform):
     @property
     def amount(self):
         """The current amount (a float; `RandomScale`: a `(min, max)` pair)."""
-        values = self._amount.numpy()
+        values = self._amount.numpy().reshape(-1)
         return float(values[0]) if values.size == 1 else tuple(float(v) for v in values)
 
     @amount.setter
     def amount(self, value):
-        self._amount.assign(self._check(value))
+        self._amount.assign(self._check(value).reshape(self._amount.shape))
 
     @property
     def variables(self):
@@ -163,44 +169,124 @@ class _Amount(AffineTransform):
 
 
 class _RandomAmount(_Amount):
-    """An amount and a `tf.random.Generator` (seeded from numpy's state unless `seed`)."""
+    """An amount and a `tf.random.Generator` (seeded from numpy's state unless `seed`).
+
+    The generator is created when first needed (by the instance a step is
+    traced with): an instance that only stands in for a traced one keeps
+    its random state as numpy (its seed, then the state it handed back), so
+    making new transforms for every `minimize` stays cheap.
+    """
 
     def __init__(self, amount, seed):
         super().__init__(amount)
         if seed is None:  # follow numpy's global state, as Jitter and the random seed do
-            seed = int(np.random.randint(2**31 - 1))
+            self._seed = int(np.random.randint(2**31 - 1))
             self.seed = None
         else:
-            self.seed = check_int(seed, "seed")
-        self._generator = tf.random.Generator.from_seed(seed)
+            self._seed = self.seed = check_int(seed, "seed")
+        self._state = None  # the random state handed back after standing in (numpy)
+        self._lazy_generator = None
+
+    @property
+    def _generator(self):
+        if self._lazy_generator is None:
+            generator = tf.random.Generator.from_seed(self._seed)
+            if self._state is not None:
+                generator.reset(self._state)
+            self._lazy_generator = generator
+        return self._lazy_generator
+
+    def prepare_trace(self):
+        """Creates the random generator before a step is traced with this instance."""
+        self._generator  # noqa: B018 (the property creates it)
 
     def load_state(self, other):
-        """Takes over `other`'s random generator state, so its `seed` is honoured."""
-        self._generator.reset(other._generator.state)
+        """Takes over `other`'s random state (so its `seed` is honoured), making no generator."""
+        if other._lazy_generator is not None:
+            state = other._lazy_generator.state.numpy()
+        else:
+            state = other._state
+        if self._lazy_generator is None:
+            self._seed, self._state = other._seed, state
+            return
+        if state is None:  # what Generator.from_seed(seed) starts from, without its cost
+            state = _seed_state(other._seed, self._lazy_generator.state.shape[0])
+        self._lazy_generator.reset(state)
 
     def get_config(self):
         """Returns the constructor arguments."""
         return {**super().get_config(), "seed": self.seed}
 
 
-def _matrices(rows):
-    """Stacks 9 per-sample tensors (row-major) into `(batch, 3, 3)` matrices."""
-    return tf.reshape(tf.stack(rows, axis=1), [-1, 3, 3])
+def _seed_state(seed, size):
+    """A generator's state for an int seed: 64-bit chunks, low first (as TF's from_seed)."""
+    chunks = []
+    for _ in range(size):
+        chunks.append(seed & (2**64 - 1))
+        seed >>= 64
+    return np.array(chunks, np.uint64).astype(np.int64)
 
 
-def _translation(tx, ty):
-    one, zero = tf.ones_like(tx), tf.zeros_like(tx)
-    return _matrices([one, zero, tx, zero, one, ty, zero, zero, one])
+def _mul(x, y):
+    """`x * y`, with Python 0.0 and 1.0 folded away (no op for a constant entry)."""
+    if isinstance(x, float) and x in (0.0, 1.0):
+        return 0.0 if x == 0.0 else y
+    if isinstance(y, float) and y in (0.0, 1.0):
+        return 0.0 if y == 0.0 else x
+    return x * y
 
 
-def _about_centre(linear, size, batch):
-    """`in = c + L (out - c)` for per-sample 2x2 `linear` (a, b, c, d) and canvas centre c."""
-    a, b, c, d = linear
-    cy, cx = (size[0] - 1.0) / 2.0, (size[1] - 1.0) / 2.0
-    tx = cx - a * cx - b * cy
-    ty = cy - c * cx - d * cy
-    one, zero = tf.ones([batch]), tf.zeros([batch])
-    return _matrices([a, b, tx, c, d, ty, zero, zero, one])
+def _add(x, y):
+    """`x + y`, with a Python 0.0 folded away."""
+    if isinstance(x, float) and x == 0.0:
+        return y
+    if isinstance(y, float) and y == 0.0:
+        return x
+    return x + y
+
+
+class Affine:
+    """A map of pixel coordinates, per sample: `x_in = a x + b y + tx`, `y_in = c x + d y + ty`.
+
+    `x` is the column, `y` the row. Each coefficient is a Python float (the
+    same for every sample, costing no op when it is 0 or 1), a scalar tensor,
+    or a `(batch,)` tensor.
+
+    Args:
+        a, b, c, d: the linear part (default: the identity).
+        tx, ty: the translation (default: none).
+
+    Example:
+        >>> Affine(tx=2.0).then(Affine(a=0.5, d=0.5)).coefficients()
+        (0.5, 0.0, 2.0, 0.0, 0.5, 0.0)
+    """
+
+    def __init__(self, a=1.0, b=0.0, c=0.0, d=1.0, tx=0.0, ty=0.0):
+        self.a, self.b, self.c, self.d, self.tx, self.ty = a, b, c, d, tx, ty
+
+    @classmethod
+    def about_centre(cls, a, b, c, d, size):
+        """The linear map `(a, b; c, d)` about the centre of a canvas of `size` (rows, columns)."""
+        cy, cx = (size[0] - 1.0) / 2.0, (size[1] - 1.0) / 2.0
+        tx = cx - _add(_mul(a, cx), _mul(b, cy))
+        ty = cy - _add(_mul(c, cx), _mul(d, cy))
+        return cls(a, b, c, d, tx, ty)
+
+    def then(self, inner):
+        """`self(inner(p))`: apply `inner` to the point first, then this map."""
+        m = self
+        return Affine(
+            _add(_mul(m.a, inner.a), _mul(m.b, inner.c)),
+            _add(_mul(m.a, inner.b), _mul(m.b, inner.d)),
+            _add(_mul(m.c, inner.a), _mul(m.d, inner.c)),
+            _add(_mul(m.c, inner.b), _mul(m.d, inner.d)),
+            _add(_add(_mul(m.a, inner.tx), _mul(m.b, inner.ty)), m.tx),
+            _add(_add(_mul(m.c, inner.tx), _mul(m.d, inner.ty)), m.ty),
+        )
+
+    def coefficients(self):
+        """`(a, b, tx, c, d, ty)`: the first two rows of the homogeneous matrix."""
+        return (self.a, self.b, self.tx, self.c, self.d, self.ty)
 
 
 class Pad(_Amount):
@@ -225,9 +311,8 @@ class Pad(_Amount):
 
     def inverse(self, batch, size):
         """A translation by `-pad`; the canvas grows by `2 pad`."""
-        pad = self._amount[0]
-        shift = tf.fill([batch], -pad)
-        return _translation(shift, shift), size + 2.0 * pad
+        pad = self._amount.read_value()
+        return Affine(tx=-pad, ty=-pad), (size[0] + 2.0 * pad, size[1] + 2.0 * pad)
 
 
 class RandomJitter(_RandomAmount):
@@ -258,9 +343,10 @@ class RandomJitter(_RandomAmount):
 
     def inverse(self, batch, size):
         """A translation by the drawn offsets; the canvas shrinks by `jitter`."""
-        jitter = self._amount[0]
-        offsets = self._generator.uniform([2, batch]) * jitter
-        return _translation(offsets[1], offsets[0]), tf.maximum(size - jitter, 1.0)
+        jitter = self._amount.read_value()
+        rows, cols = tf.unstack(self._generator.uniform([2, batch]) * jitter)
+        new_size = (tf.maximum(size[0] - jitter, 1.0), tf.maximum(size[1] - jitter, 1.0))
+        return Affine(tx=cols, ty=rows), new_size
 
 
 class RandomScale(_RandomAmount):
@@ -305,10 +391,9 @@ class RandomScale(_RandomAmount):
 
     def inverse(self, batch, size):
         """`in = c + (out - c) / factor` about the canvas centre."""
-        lo, hi = self._amount[0], self._amount[1]
+        lo, hi = tf.unstack(self._amount.read_value())
         inv = 1.0 / (lo + (hi - lo) * self._generator.uniform([batch]))
-        zero = tf.zeros([batch])
-        return _about_centre((inv, zero, zero, inv), size, batch), size
+        return Affine.about_centre(inv, 0.0, 0.0, inv, size), size
 
 
 class RandomRotate(_RandomAmount):
@@ -338,10 +423,10 @@ class RandomRotate(_RandomAmount):
 
     def inverse(self, batch, size):
         """`in = c + R(-angle) (out - c)` about the canvas centre."""
-        limit = self._amount[0] * (math.pi / 180.0)
+        limit = self._amount.read_value() * (math.pi / 180.0)
         angle = (2.0 * self._generator.uniform([batch]) - 1.0) * limit
         cos, sin = tf.cos(angle), tf.sin(angle)
-        return _about_centre((cos, sin, -sin, cos), size, batch), size
+        return Affine.about_centre(cos, sin, -sin, cos, size), size
 
 
 def _resample(group, x, fill, data_format):
@@ -350,24 +435,26 @@ def _resample(group, x, fill, data_format):
         return x
     channels_first = data_format == "channels_first"
     images = tf.transpose(x, [0, 2, 3, 1]) if channels_first else x
-    shape = tf.shape(images)
-    batch, out_size = shape[0], tf.cast(shape[1:3], tf.float32)
-    total = tf.eye(3, batch_shape=[batch])
-    size = out_size
+    batch = tf.shape(images)[0]
+    if None in images.shape[1:3]:  # an input of unknown size: read it at run time
+        out_shape = tf.shape(images)[1:3]
+        height, width = tf.unstack(tf.cast(out_shape, tf.float32))
+    else:
+        height, width = (float(d) for d in images.shape[1:3])
+        out_shape = tf.constant([int(height), int(width)])
+    total, size = Affine(), (height, width)
     for transform in group:
         inverse, size = transform.inverse(batch, size)
-        total = total @ inverse
+        total = total.then(inverse)
     # the last canvas, of `size`, resized to the model's input size (pixel centres aligned)
-    sy, sx = size[0] / out_size[0], size[1] / out_size[1]
-    one, zero = tf.ones([batch]), tf.zeros([batch])
-    first_row = [one * sx, zero, one * (0.5 * sx - 0.5)]
-    second_row = [zero, one * sy, one * (0.5 * sy - 0.5)]
-    resize = _matrices([*first_row, *second_row, zero, zero, one])
-    total = tf.reshape(total @ resize, [-1, 9])[:, :8]
+    sy, sx = size[0] / height, size[1] / width
+    total = total.then(Affine(a=sx, d=sy, tx=0.5 * sx - 0.5, ty=0.5 * sy - 0.5))
+    rows = [tf.broadcast_to(tf.cast(v, tf.float32), [batch]) for v in total.coefficients()]
+    zero = tf.zeros([batch])
     out = tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
-        transforms=total,
-        output_shape=shape[1:3],
+        transforms=tf.stack([*rows, zero, zero], axis=1),
+        output_shape=out_shape,
         fill_value=tf.cast(fill, images.dtype),
         interpolation="BILINEAR",
         fill_mode="CONSTANT",

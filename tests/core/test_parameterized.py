@@ -36,10 +36,11 @@ def _target(shape, rng):
 
 
 def _adam(p, g, m, v, t, lr):
+    """Keras's Adam: the bias corrections folded into the step size."""
     t += 1
     m = 0.9 * m + 0.1 * g
     v = 0.999 * v + 0.001 * g * g
-    return p - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-7), m, v, t
+    return p - lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t) * m / (np.sqrt(v) + 1e-7), m, v, t
 
 
 def _sigmoid(p):

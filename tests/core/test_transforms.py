@@ -1,10 +1,13 @@
 """The in-tape transforms, by value: the coordinate maps, per-sample draws, amounts."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from enginekit import Linear, Recorder
 
 from vis_widgets.core import (
+    Optimizer,
     Pad,
     RandomJitter,
     RandomRotate,
@@ -182,3 +185,46 @@ def test_a_live_amount_out_of_range_is_refused_and_kept():
     with pytest.raises(ValueError, match="degrees"):
         rotate.amount = -5
     assert rotate.amount == 10.0
+
+
+def _seen_by_model(opt, seed, transforms, n=6):
+    """What a model-side Linear loss saw at each iteration (a fingerprint of the draws)."""
+    rec = Recorder()
+    opt.minimize(seed, max_iter=n, input_modifiers=transforms, callbacks=[rec], verbose=False)
+    return [c["raw"]["Linear"].tolist() for c in rec.calls]
+
+
+def _linear_probe(coef):
+    inp = keras.Input((9, 9, 1))
+    model = keras.Model(inp, keras.layers.Activation("linear", name="ident")(inp))
+    return Optimizer(inp, [(Linear(model.get_layer("ident").output, coef), 0.0)])
+
+
+def test_seeded_stand_in_transforms_reproduce_on_a_reused_optimizer(rng):
+    seed = rng.normal(size=(2, 9, 9, 1)).astype(np.float32)
+    coef = rng.normal(size=(1, 9, 9, 1)).astype(np.float32)
+    opt = _linear_probe(coef)
+    _seen_by_model(opt, seed, standard_transforms(9, seed=11))  # traces with these
+    first = _seen_by_model(opt, seed, standard_transforms(9, seed=7))
+    second = _seen_by_model(opt, seed, standard_transforms(9, seed=7))
+    fresh = _seen_by_model(_linear_probe(coef), seed, standard_transforms(9, seed=7))
+    assert first == second
+    np.testing.assert_allclose(first, fresh, rtol=1e-6)
+    assert opt.trace_count == 1
+
+
+def test_a_reused_stand_in_transform_keeps_drawing_new_values(rng):
+    seed = rng.normal(size=(1, 9, 9, 1)).astype(np.float32)
+    opt = _linear_probe(rng.normal(size=(1, 9, 9, 1)).astype(np.float32))
+    _seen_by_model(opt, seed, [RandomJitter(3, seed=1)])
+    stand_in = [RandomJitter(3, seed=2)]
+    assert _seen_by_model(opt, seed, stand_in) != _seen_by_model(opt, seed, stand_in)
+
+
+def test_transforms_on_an_input_of_unknown_size(rng):
+    inp = keras.Input((None, None, 1))
+    model = keras.Model(inp, keras.layers.Conv2D(2, 3, name="conv")(inp))
+    opt = Optimizer(inp, [(Linear(model.get_layer("conv").output, 1.0), 1.0)])
+    seed = rng.normal(size=(2, 10, 12, 1)).astype(np.float32)
+    _, grads, _ = opt.minimize(seed, max_iter=2, input_modifiers=standard_transforms(12, seed=0))
+    assert grads.shape == seed.shape and np.all(np.isfinite(grads))
