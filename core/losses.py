@@ -154,7 +154,7 @@ class ActivationMaximization(Loss):
 
     Example:
         ```python
-        model = keras.applications.MobileNetV2(weights=None)
+        model = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3))
         loss = ActivationMaximization(model.layers[-1], 20, pre_activation=True)
         opt = Optimizer(model.inputs[0], [(loss, 1.0)])
         ```

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["LiveRun", "RunReadOuts", "RunResult", "run_loop"]
+__all__ = ["RunResult"]  # the rest serves the Optimizer
 
 
 def _frozen(array):

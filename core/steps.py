@@ -21,6 +21,8 @@ import tensorflow as tf
 from .transforms import Transform, apply_transforms
 from .utils.utils import EPSILON
 
+__all__ = ["STEP_CACHE_SIZE", "adam_update", "rmsprop_update"]  # the rest serves the Optimizer
+
 RMSPROP_DECAY = 0.95  # keras-vis's cache decay
 ADAM_BETA_1 = 0.9
 ADAM_BETA_2 = 0.999
