@@ -22,18 +22,12 @@ from .input_modifiers import InputModifier, Jitter
 from .losses import ActivationMaximization, Diversity, Loss
 from .optimizer import Optimizer
 from .parameterizations import FourierImage, Parameterization, PixelImage
+from .random_transforms import Pad, RandomJitter, RandomRotate, RandomScale, standard_transforms
 from .recipes import RECIPES, PreparedRecipe, Recipe, build_recipe, get_recipe
 from .regularizers import LPNorm, TotalVariation
 from .run import RunResult
 from .seeds import make_seed
-from .transforms import (
-    Pad,
-    RandomJitter,
-    RandomRotate,
-    RandomScale,
-    Transform,
-    standard_transforms,
-)
+from .transforms import Transform
 from .utils import deprocess_input, get_num_filters, normalize, stitch_images
 from .visualization import (
     keras_vis_losses,

@@ -26,7 +26,7 @@ import keras
 from .input_modifiers import Jitter
 from .optimizer import Optimizer
 from .parameterizations import FourierImage, PixelImage
-from .transforms import LUCID_TRANSFORMS, standard_transforms
+from .random_transforms import LUCID_TRANSFORMS, standard_transforms
 from .validation import check_int, check_range
 from .visualization.activation_maximization import keras_vis_losses
 
