@@ -68,7 +68,11 @@ class OptimizerCallback:
             grads: the gradients after the gradient modifier, numpy, batch
                 axis kept.
             wrt_value: the value the gradients were taken against (the input
-                after the `pre` modifiers, before the update), numpy.
+                after the `pre` modifiers, before the in-tape transforms and
+                the update), numpy. With a parameterization: the image in
+                input units, `lo + (hi - lo) * to_image(p)`, before the
+                modifiers and the update, and `grads` is the gradient with
+                respect to that image (not to the parameter).
         """
 
     def on_end(self):
