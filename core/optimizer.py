@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from . import grad_modifiers as grad_modifiers_lib
 from .callbacks import CallbackList, OptimizerCallback, Print, unique_keys
+from .compilation import needs_xla
 from .input_modifiers import InputModifier
 from .losses import Loss
 from .parameterizations import check_parameterization
@@ -164,6 +165,7 @@ class Optimizer(RunReadOuts):
             parameterization=self.parameterization,
             learning_rate=self._learning_rate,
             on_trace=self._count_trace,
+            jit_compile=needs_xla(probe),
         )
         self._steps = StepCache()
         self.trace_count = 0
