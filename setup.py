@@ -30,6 +30,7 @@ setup(
     packages=[
         "vis_widgets",
         "vis_widgets.core",
+        "vis_widgets.core.attribution",
         "vis_widgets.core.utils",
         "vis_widgets.core.visualization",
     ],

@@ -16,17 +16,27 @@ Example:
     ```
 """
 
-from . import grad_modifiers
+from . import backprop_modifiers, grad_modifiers
+from .attribution import Attributor
 from .callbacks import GifGenerator, History, OptimizerCallback, Print
 from .input_modifiers import InputModifier, Jitter
 from .losses import ActivationMaximization, Loss
 from .optimizer import Optimizer
 from .regularizers import LPNorm, TotalVariation
 from .utils import deprocess_input, get_num_filters, normalize, stitch_images
-from .visualization import visualize_activation, visualize_activation_with_losses
+from .visualization import (
+    overlay,
+    visualize_activation,
+    visualize_activation_with_losses,
+    visualize_cam,
+    visualize_cam_with_losses,
+    visualize_saliency,
+    visualize_saliency_with_losses,
+)
 
 __all__ = [
     "ActivationMaximization",
+    "Attributor",
     "GifGenerator",
     "History",
     "InputModifier",
@@ -37,11 +47,17 @@ __all__ = [
     "OptimizerCallback",
     "Print",
     "TotalVariation",
+    "backprop_modifiers",
     "deprocess_input",
     "get_num_filters",
     "grad_modifiers",
     "normalize",
+    "overlay",
     "stitch_images",
     "visualize_activation",
     "visualize_activation_with_losses",
+    "visualize_cam",
+    "visualize_cam_with_losses",
+    "visualize_saliency",
+    "visualize_saliency_with_losses",
 ]

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import grad_modifiers as grad_modifiers_lib
+from . import loss_protocol
 from .callbacks import OptimizerCallback, Print, unique_keys
 from .input_modifiers import InputModifier
 from .losses import Loss, check_keras_tensor
@@ -152,7 +153,7 @@ class Optimizer:
         self, input_tensor, losses, input_range=(0, 255), wrt_tensor=None, norm_grads=True
     ):
         check_keras_tensor(input_tensor, "input_tensor")
-        pairs = _check_losses(losses)
+        pairs = _check_losses(loss_protocol.adapt(losses, input_tensor))
         if not isinstance(norm_grads, (bool, np.bool_)):
             raise TypeError(f"`norm_grads` must be a bool. Received: norm_grads={norm_grads!r}")
         self.input_tensor = input_tensor
@@ -406,6 +407,11 @@ class Optimizer:
         event = self._stop_event
         if event is not None:
             event.set()
+
+    @property
+    def wrt_tensor_is_input_tensor(self):
+        """keras-vis's name of `wrt_is_input` (read-only)."""
+        return self.wrt_is_input
 
     @property
     def running(self):
