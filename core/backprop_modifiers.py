@@ -311,7 +311,7 @@ def _modify(model, mode):
 
 def _replacement(rebuilt, layer):
     """The layer the rebuild used in place of a Sequential's layer."""
-    _, outputs = rebuilt.calls[(layer.name,)]
+    _, _, outputs = rebuilt.calls[(layer.name,)]
     op = graph_lib.producer(graph_lib.single_tensor(outputs))
     return op if op is not None else layer
 

@@ -80,19 +80,22 @@ class Attributor:
             raise TypeError(f"`model` must be a Keras model. Received: model={model!r}")
         self._model = weakref.ref(model) if _weak else (lambda: model)
         self.input_shape = tuple(graph_lib.model_input(model).shape)
+        self._rebuilds, self._functions, self._cam_layers = {}, {}, {}
         if output_layer is None:
-            self.target = _output_choice(model)
+            path, role, how = _output_path(model), "output", "the model's output"
         else:
-            self.target = layers_lib.resolve(model, output_layer, "output_layer")
-        layer = graph_lib.layer_at(model, self.target.path)
+            path, role, how = layers_lib.resolve(model, output_layer, "output_layer")
+        layer = graph_lib.layer_at(model, path)
         if pre_activation == "auto":
-            pre_activation = graph_lib.has_softmax(layer)
+            pre_activation = role == "output" and graph_lib.has_softmax(layer)
         self.pre_activation = bool(pre_activation)
+        self._target_path = path
         if self.pre_activation and not graph_lib.has_pre_activation(layer):
             raise ValueError(
                 f"`pre_activation=True` needs a target layer with an activation. Received: "
                 f"layer '{layer.name}' ({type(layer).__name__}), which has none."
             )
+        self.target = layers_lib.choice_in(self._rebuild(None), path, role, how)
         self.logits = (
             len(self.target.shape) == 2
             and (self.pre_activation or getattr(layer, "activation", None) in _LINEAR)
@@ -114,7 +117,6 @@ class Attributor:
             if seed is None
             else tf.random.Generator.from_seed(seed)
         )
-        self._rebuilds, self._functions, self._cam_layers = {}, {}, {}
         self.trace_count = 0
         self.last = None
         self.last_warnings = []
@@ -142,15 +144,14 @@ class Attributor:
         """
         key = layer if isinstance(layer, (type(None), int, str)) else id(layer)
         if key not in self._cam_layers:
-            target = layers_lib.tensor_in_model(self.model, self.target)
+            rebuilt = self._rebuild(None)
+            target = rebuilt.tensor(self.target.path, self.target.role)
             if layer is None:
-                choice = layers_lib.find_cam_layer(self.model, target)
+                choice = layers_lib.find_cam_layer(rebuilt, target)
             else:
-                choice = layers_lib.resolve(self.model, layer)
+                choice = layers_lib.choice_in(rebuilt, *layers_lib.resolve(self.model, layer))
                 layers_lib.check_spatial(choice)
-                if not graph_lib.depends_on(
-                    target, layers_lib.tensor_in_model(self.model, choice)
-                ):
+                if not graph_lib.depends_on(target, rebuilt.tensor(choice.path, choice.role)):
                     raise ValueError(
                         f"`layer` must come before the target layer '{self.target.name}' (the "
                         f"target must depend on it). Received: layer='{choice.name}'"
@@ -161,7 +162,7 @@ class Attributor:
     def _rebuild(self, modifier):
         key = ("callable", id(modifier)) if callable(modifier) else modifier
         if key not in self._rebuilds:
-            pre = (self.target.path,) if self.pre_activation else ()
+            pre = (self._target_path,) if self.pre_activation else ()
             if modifier in bm.MODES:
                 rebuilt, report = bm.rewrite(self.model, modifier, pre_activation=pre)
                 bm.warn_report(report, stacklevel=4)
@@ -394,7 +395,10 @@ class Attributor:
         if wrt_layer is not None and method != "saliency":
             raise ValueError(f"`wrt_layer` applies to 'saliency' only, not to '{method}'.")
         cam = self.cam_layer(layer) if method in checks.CAM_METHODS else None
-        wrt = None if wrt_layer is None else layers_lib.resolve(self.model, wrt_layer, "wrt_layer")
+        wrt = None
+        if wrt_layer is not None:
+            spec = layers_lib.resolve(self.model, wrt_layer, "wrt_layer")
+            wrt = layers_lib.choice_in(self._rebuild(None), *spec)
         if grad_modifier == DEFAULT:
             cam_like = method in checks.CAM_METHODS and method != "guided_gradcam"
             grad_modifier = None if cam_like else "absolute"
@@ -407,11 +411,8 @@ class Attributor:
         )
         x, unbatched = checks.images(images, self.input_shape)
         weights, auto = checks.targets(targets, x.shape[0], self.num_classes, self.target.name)
-        if "max_n" in params and params["max_n"] > _channels(cam):
-            raise ValueError(
-                f"`max_n` must be <= the {_channels(cam)} channels of '{cam.name}'. "
-                f"Received: max_n={params['max_n']}"
-            )
+        if "max_n" in params:  # at most every channel
+            params["max_n"] = min(params["max_n"], _channels(cam))
         numbers = [
             params.get("noise", 0.0),
             params.get("samples", 1),
@@ -499,21 +500,12 @@ def _channels(choice):
     return choice.shape[_axis(choice.data_format, len(choice.shape))]
 
 
-def _output_choice(model):
-    """The `LayerChoice` of the layer producing the model's output (nested models entered)."""
+def _output_path(model):
+    """The name path of the layer producing the model's output (nested models entered)."""
     tensor, path = model.outputs[0], []
     while True:
         op = graph_lib.producer(tensor)
         path.append(op.name)
         if not graph_lib.is_model(op):
-            break
+            return tuple(path)
         tensor = op.outputs[tensor._keras_history[2]]
-    layer = graph_lib.layer_at(model, path)
-    return layers_lib.LayerChoice(
-        tuple(path),
-        "output",
-        layer.name,
-        tuple(tensor.shape),
-        layers_lib.data_format_of(layer),
-        "the model's output",
-    )

@@ -125,7 +125,8 @@ class Rebuild:
     Attributes:
         input: the new `keras.Input`.
         output: the rebuilt model output (the model's output structure).
-        calls: `{path: (args, outputs)}` for every operation called.
+        calls: `{path: (op, args, outputs)}` for every operation called, in
+            call order (`op` is the user's operation, before any rule).
         pre: `{path: tensor}`, the pre-activation tensors asked for.
     """
 
@@ -137,7 +138,8 @@ class Rebuild:
         self.pre = {}
         self._nested = {}
         x = model_input(model)
-        self.input = keras.Input(batch_shape=x.shape, dtype=x.dtype, name=f"{model.name}_input")
+        name = getattr(producer(x), "name", None)  # the input layer's: layer names line up
+        self.input = keras.Input(batch_shape=x.shape, dtype=x.dtype, name=name)
         self.output = self._run(model, self.input, ())
 
     def model(self, name):
@@ -148,7 +150,7 @@ class Rebuild:
         """Returns the rebuilt tensor recorded for `path` (`role`: input, output, pre)."""
         if role == "pre":
             return self.pre[tuple(path)]
-        args, outputs = self.calls[tuple(path)]
+        _, args, outputs = self.calls[tuple(path)]
         return single_tensor(args if role == "input" else outputs)
 
     # ----------------------------------------------------------------- walk
@@ -162,15 +164,15 @@ class Rebuild:
                 "Only Functional and Sequential models can be rebuilt (the layer graph of a "
                 f"subclassed model is unknown). Received: {type(model).__name__} '{model.name}'"
             )
-        inputs = keras.tree.pack_sequence_as(model._inputs_struct, [x])
+        inputs = keras.tree.pack_sequence_as(model.input, [x])
 
         def call(op, *args, **kwargs):
             return self._call(op, (*prefix, op.name), *args, **kwargs)
 
-        clone = keras.models.clone_model(
-            model, input_tensors=inputs, clone_function=lambda op: op, call_function=call
-        )
-        return clone.output
+        # What `keras.models.clone_model(model, input_tensors, clone_function=lambda op: op,
+        # call_function=call)` does, without building a model on `inputs`, which fails
+        # when they are intermediate tensors (a nested model inlined mid-graph).
+        return model._run_through_graph(inputs, operation_fn=lambda op: op, call_fn=call)
 
     def _call(self, op, path, *args, **kwargs):
         if is_model(op):
@@ -180,7 +182,7 @@ class Rebuild:
             outputs = (replacement or op)(*args, **kwargs)
         if path in self.pre_paths:
             self.pre[path] = pre_activation_tensor(op, args, kwargs)
-        self.calls.setdefault(path, (args, outputs))
+        self.calls.setdefault(path, (op, args, outputs))
         return outputs
 
     def _call_nested(self, op, path, *args, **kwargs):

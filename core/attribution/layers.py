@@ -66,66 +66,70 @@ def data_format_of(layer):
     return getattr(layer, "data_format", None) or keras.config.image_data_format()
 
 
-def _tensor_of(layer, role):
-    try:
-        return graph_lib.single_tensor(layer.input if role == "input" else layer.output)
-    except (AttributeError, ValueError):
-        return None
-
-
-def _choice(path, layer, role, how, data_format=None):
-    tensor = _tensor_of(layer, role)
-    op = graph_lib.producer(tensor) if role == "input" else layer
-    name = getattr(op, "name", None) or layer.name
+def choice_in(rebuilt, path, role, how):
+    """The `LayerChoice` of a layer's input or output in a rebuilt graph."""
+    path = tuple(path)
+    if path not in rebuilt.calls:
+        raise ValueError(f"Layer '{'/'.join(path)}' is not called by the model.")
+    op = rebuilt.calls[path][0]
+    tensor = rebuilt.tensor(path, role)
+    if tensor is None:
+        raise ValueError(
+            f"Layer '{op.name}' has several {role} tensors: pick a layer with a single {role}."
+        )
+    source = graph_lib.producer(tensor) if role == "input" else op
     return LayerChoice(
-        tuple(path),
+        path,
         role,
-        name,
+        getattr(source, "name", None) or op.name,
         tuple(tensor.shape),
-        data_format or data_format_of(layer),
+        data_format_of(op),
         how,
     )
 
 
-def find_cam_layer(model, target=None):
+def find_cam_layer(rebuilt, target=None):
     """Returns the `LayerChoice` of the Grad-CAM rule (see the module docstring).
 
     Args:
-        model: a Functional or Sequential model.
-        target: None, or the target tensor (of the model's graph): only
-            tensors it depends on are considered.
+        rebuilt: a flattened `graph.Rebuild` of the model (or the model
+            itself, which is then rebuilt).
+        target: None (the model's output), or the target tensor of the
+            rebuilt graph: only tensors it depends on are considered.
 
     Raises:
-        ValueError: if no tensor of the model has a spatial extent > 1.
+        ValueError: if no tensor the target depends on has a spatial extent > 1.
     """
-    layers = list(graph_lib.iter_layers(model))
+    if isinstance(rebuilt, keras.Model):
+        rebuilt = graph_lib.Rebuild(rebuilt)
+    if target is None:
+        target = graph_lib.single_tensor(rebuilt.output)
+    calls = [
+        (path, op, graph_lib.single_tensor(args), graph_lib.single_tensor(outputs))
+        for path, (op, args, outputs) in rebuilt.calls.items()
+        if not graph_lib.is_model(op)
+    ][::-1]
 
-    def feeds_target(tensor):
-        return target is None or graph_lib.depends_on(target, tensor)
+    def usable(tensor):
+        return tensor is not None and graph_lib.depends_on(target, tensor)
 
-    for path, layer in reversed(layers):
-        if graph_lib.is_model(layer):
-            continue  # its own layers are visited
-        x, y = _tensor_of(layer, "input"), _tensor_of(layer, "output")
+    for path, op, x, y in calls:
+        df = data_format_of(op)
         if x is None or y is None or len(x.shape) < 3:
             continue
-        df = data_format_of(layer)
-        if has_extent(x.shape, df) and not has_extent(y.shape, df) and feeds_target(x):
-            return _choice(path, layer, "input", f"rule: input of '{layer.name}'", df)
-    for path, layer in reversed(layers):
-        if graph_lib.is_model(layer):
-            continue
-        y = _tensor_of(layer, "output")
-        if y is not None and has_extent(y.shape, data_format_of(layer)) and feeds_target(y):
-            return _choice(path, layer, "output", "rule: last spatial output")
+        if has_extent(x.shape, df) and not has_extent(y.shape, df) and usable(x):
+            return choice_in(rebuilt, path, "input", f"rule: input of '{op.name}'")
+    for path, op, _, y in calls:
+        if y is not None and has_extent(y.shape, data_format_of(op)) and usable(y):
+            return choice_in(rebuilt, path, "output", "rule: last spatial output")
     raise ValueError(
-        f"No layer of model '{model.name}' has an output with a spatial extent > 1: Grad-CAM "
-        "and the other class activation maps need a feature map (height/width > 1)."
+        "No layer before the target has an output with a spatial extent > 1: Grad-CAM and "
+        "the other class activation maps need a feature map (height/width > 1)."
     )
 
 
 def resolve(model, spec, name="layer"):
-    """Returns the `LayerChoice` of a user's layer spec.
+    """Returns `(path, role, how)` for a user's layer spec.
 
     Args:
         model: the model.
@@ -145,23 +149,24 @@ def resolve(model, spec, name="layer"):
                 f"`{name}` must index `model.layers` ({n} layers: -{n} to {n - 1}). "
                 f"Received: {name}={spec}"
             )
-        layer = model.layers[spec]
-        return _choice((layer.name,), layer, "output", f"given: model.layers[{spec}]")
+        return (model.layers[spec].name,), "output", f"given: model.layers[{spec}]"
     if isinstance(spec, str):
         for path, layer in graph_lib.iter_layers(model):
             if layer.name == spec:
-                return _choice(path, layer, "output", "given")
+                return path, "output", "given"
         raise ValueError(
             f"No layer with name '{spec}' within the model. Received: {name}={spec!r}"
         )
     if isinstance(spec, keras.layers.Layer):
-        return _choice(graph_lib.find_path(model, spec), spec, "output", "given")
+        return graph_lib.find_path(model, spec), "output", "given"
     if isinstance(spec, keras.KerasTensor):
         for role in ("output", "input"):
             for path, layer in graph_lib.iter_layers(model):
-                if _tensor_of(layer, role) is spec:
-                    how = "given" if role == "output" else f"given: input of '{layer.name}'"
-                    return _choice(path, layer, role, how)
+                for node in getattr(layer, "_inbound_nodes", []):
+                    tensors = node.output_tensors if role == "output" else node.input_tensors
+                    if len(tensors) == 1 and tensors[0] is spec:
+                        how = "given" if role == "output" else f"given: input of '{layer.name}'"
+                        return path, role, how
         raise ValueError(
             f"`{name}` is a tensor that no layer of the model reads or writes. "
             f"Received: {name}={spec!r}"
@@ -179,8 +184,3 @@ def check_spatial(choice, name="layer"):
             f"`{name}` must have spatial axes with height/width > 1 for a class activation map. "
             f"Received: {name}='{choice.name}' with output shape {choice.shape}"
         )
-
-
-def tensor_in_model(model, choice):
-    """The KerasTensor of a `LayerChoice` in the model's own graph."""
-    return _tensor_of(graph_lib.layer_at(model, choice.path), choice.role)
