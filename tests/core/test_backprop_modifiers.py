@@ -1,4 +1,4 @@
-"""Guided and rectified backprop: keras-vis's reference values, every ReLU form, the model untouched."""
+"""Guided and rectified backprop: keras-vis's reference values, all ReLU forms, the model kept."""
 
 import warnings
 
