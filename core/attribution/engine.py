@@ -461,14 +461,16 @@ class Attributor:
 
         Args:
             images: one sample or a batch.
-            k: how many classes, at most the target's number of outputs.
+            k: how many classes (at most the target's number of outputs:
+                a larger k gives them all).
 
         Returns:
             `(indices, probabilities)`: int and float32 arrays `(N, k)`
             (`(k,)` for one unbatched sample), best first.
         """
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.num_classes:
-            raise ValueError(f"`k` must be an int in [1, {self.num_classes}]. Received: k={k!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"`k` must be an int >= 1. Received: k={k!r}")
+        k = min(k, self.num_classes)
         x, unbatched = checks.images(images, self.input_shape)
         if "top_k" not in self._functions:
             forward = self._probe(None)
