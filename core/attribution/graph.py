@@ -118,7 +118,10 @@ class Rebuild:
             by another one of the same call signature (backprop modifiers).
         flatten: inline nested models, so that their inner tensors are
             reachable from the new input (the engine's probes); False keeps
-            them nested (the modified models `backprop_modifiers` returns).
+            them nested and puts a `SharedLayer` in place of every other
+            layer (the modified models `backprop_modifiers` returns: each of
+            their layers is a new object whose `.output` is in the new graph,
+            while the weights stay the user's).
         pre_activation: name paths of layers whose pre-activation value is
             recorded too (see `pre_activation_of`).
 
@@ -137,6 +140,7 @@ class Rebuild:
         self.calls = {}
         self.pre = {}
         self._nested = {}
+        self._replacements = {}
         x = model_input(model)
         name = getattr(producer(x), "name", None)  # the input layer's: layer names line up
         self.input = keras.Input(batch_shape=x.shape, dtype=x.dtype, name=name)
@@ -179,6 +183,10 @@ class Rebuild:
             outputs = self._call_nested(op, path, *args, **kwargs)
         else:
             replacement = self.rule(op, path, args) if self.rule is not None else None
+            if replacement is None and not self.flatten and isinstance(op, keras.layers.Layer):
+                replacement = SharedLayer(op)
+            if replacement is not None:  # one replacement per layer, also when it is reused
+                replacement = self._replacements.setdefault(id(op), replacement)
             outputs = (replacement or op)(*args, **kwargs)
         if path in self.pre_paths:
             self.pre[path] = pre_activation_tensor(op, args, kwargs)
@@ -195,6 +203,23 @@ class Rebuild:
                 new_input, self._run(op, new_input, path), name=op.name
             )
         return self._nested[id(op)](*args, **kwargs)
+
+
+class SharedLayer(keras.layers.Layer):
+    """A new layer object that calls (and so shares the weights of) a user's layer."""
+
+    def __init__(self, layer):
+        super().__init__(name=layer.name, dtype=layer.dtype_policy, trainable=layer.trainable)
+        self.inner = layer
+        self.built = True
+
+    def call(self, *args, **kwargs):
+        """Calls the user's layer."""
+        return self.inner(*args, **kwargs)
+
+    def compute_output_spec(self, *args, **kwargs):
+        """The user's layer's output spec."""
+        return self.inner.compute_output_spec(*args, **kwargs)
 
 
 # ------------------------------------------------------------------------- pre-activation

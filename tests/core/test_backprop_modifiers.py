@@ -120,7 +120,9 @@ def test_sequential_keeps_its_layer_indices():
     assert isinstance(guided, keras.Sequential)
     assert [layer.name for layer in guided.layers] == [layer.name for layer in model.layers]
     assert isinstance(guided.layers[0], backprop_modifiers.ModifiedLayer)
-    assert guided.layers[2] is model.layers[2]
+    assert guided.layers[2].inner is model.layers[2]  # a new layer object, the same weights
+    assert guided.layers[2].output is not model.layers[2].output
+    assert guided.layers[2].weights[0] is model.layers[2].weights[0]
 
 
 def test_an_unreachable_relu_is_reported_by_name():
