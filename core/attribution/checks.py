@@ -32,6 +32,34 @@ def method(name):
     return name
 
 
+def combination(method, backprop_modifier, layer, wrt_layer):
+    """Raises ValueError for arguments that do not apply to the method."""
+    if method in GRADIENT_FREE and backprop_modifier is not None:
+        raise ValueError(
+            f"`backprop_modifier` has no effect on the gradient-free method '{method}'. "
+            f"Received: backprop_modifier={backprop_modifier!r}"
+        )
+    if method == "guided_gradcam" and backprop_modifier is not None:
+        raise ValueError(
+            "'guided_gradcam' always multiplies guided backprop by a vanilla Grad-CAM: "
+            f"pass backprop_modifier=None. Received: backprop_modifier={backprop_modifier!r}"
+        )
+    if method not in CAM_METHODS and layer is not None:
+        raise ValueError(f"`layer` applies to class activation maps only, not to '{method}'.")
+    if wrt_layer is not None and method != "saliency":
+        raise ValueError(f"`wrt_layer` applies to 'saliency' only, not to '{method}'.")
+
+
+def traced_numbers(method, values, x):
+    """The traced function's number inputs: `([noise, samples, steps, max_n], baseline)`."""
+    row = [
+        values.get(k, d) for k, d in (("noise", 0.0), ("samples", 1), ("steps", 1), ("max_n", 1))
+    ]
+    if method == "integrated_gradients":
+        return row, baseline(values["baseline"], x)
+    return row, np.zeros((0, *x.shape[1:]), np.float32)
+
+
 def _int(value, name, low=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"`{name}` must be an int >= {low}. Received: {name}={value!r}")

@@ -1,6 +1,5 @@
 """The attribution engine: one object per model, one compiled function per kind of map."""
 
-import types
 import warnings
 import weakref
 
@@ -10,7 +9,7 @@ import tensorflow as tf
 
 from .. import backprop_modifiers as bm
 from .. import grad_modifiers
-from . import checks
+from . import checks, compiled
 from . import graph as graph_lib
 from . import layers as layers_lib
 from . import methods as m
@@ -107,8 +106,8 @@ class Attributor:
                 f"The target layer '{self.target.name}' has an unknown channel count."
             )
         self.data_format = data_format or keras.config.image_data_format()
-        self.input_axis = _axis(self.data_format, len(self.input_shape))
-        self.target_axis = _axis(self.target.data_format, len(self.target.shape))
+        self.input_axis = compiled.axis(self.data_format, len(self.input_shape))
+        self.target_axis = compiled.axis(self.target.data_format, len(self.target.shape))
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"`batch_size` must be an int >= 1. Received: {batch_size!r}")
         self.batch_size = batch_size
@@ -189,126 +188,12 @@ class Attributor:
     def _function(self, method, modifier, cam, wrt, options):
         key = (method, modifier, cam, wrt, options)
         if key not in self._functions:
-            run = self._make_run(method, modifier, cam, wrt, dict(options))
-            spec = tf.TensorSpec([None, *self.input_shape[1:]], tf.float32)
-            signature = [
-                spec,
-                tf.TensorSpec([None, self.num_classes], tf.float32),
-                tf.TensorSpec([], tf.bool),
-                tf.TensorSpec([4], tf.float32),
-                spec,
-            ]
-            # Traced once, here; calling the concrete function skips tf.function's
-            # argument matching (and its retracing heuristics, which would count the
-            # engine's functions as retraces of one another).
-            function = tf.function(run, input_signature=signature, autograph=False)
-            self._functions[key] = function.get_concrete_function()
-        return self._functions[key]
-
-    def _make_run(self, method, modifier, cam, wrt, opts):
-        ctx = types.SimpleNamespace(
-            rng=self._rng,
-            chunk=self.batch_size,
-            target_axis=self.target_axis,
-            input_axis=self.input_axis,
-        )
-        grad_fn = opts["grad_modifier"]
-        if method == "guided_gradcam":
-            forward = self._probe(None, [cam])
-            guided = self._probe("guided")
-        else:
-            forward = self._probe(modifier, [c for c in (cam, wrt) if c is not None])
-        cam_axis = None if cam is None else _axis(cam.data_format, len(cam.shape))
-        wrt_axis = None if wrt is None else _axis(wrt.data_format, len(wrt.shape))
-        softmax = self.logits
-
-        def clean_weights(x, weights, auto):
-            return tf.cond(
-                auto,
-                lambda: m.predicted_weights(forward(x)[0], weights, True, self.target_axis),
-                lambda: weights,
-            )
-
-        def run(x, weights, auto, params, baseline):
-            self.trace_count += 1  # runs only while tracing
-            noise, samples = params[0], tf.cast(params[1], tf.int32)
-            steps, max_n = tf.cast(params[2], tf.int32), tf.cast(params[3], tf.int32)
-            flags = tf.zeros(tf.shape(x)[:1], tf.bool)
-            if method in ("saliency", "input_x_gradient"):
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    outs = forward(x)
-                    weights = m.predicted_weights(outs[0], weights, auto, self.target_axis)
-                    s = m.score(outs[0], weights, self.target_axis)
-                attr = tape.gradient(s, x if wrt is None else outs[1])
-                if method == "input_x_gradient":
-                    attr = x * attr
-                return self._post(attr, opts, grad_fn, wrt_axis), weights, flags
-            if method in ("smoothgrad", "squaregrad", "vargrad"):
-                weights = clean_weights(x, weights, auto)
-                modifier_fn = (lambda g: g) if opts["raw"] or grad_fn is None else grad_fn
-                s_mod, s1, s2 = m.noisy_sums(forward, x, weights, ctx, samples, noise, modifier_fn)
-                count = tf.cast(samples, tf.float32)
-                if method == "smoothgrad":
-                    attr = s_mod / count
-                    grad_post = None  # applied to each noisy gradient
-                else:
-                    mean2 = s2 / count
-                    attr = mean2 if method == "squaregrad" else mean2 - tf.square(s1 / count)
-                    grad_post = grad_fn
-                return self._post(attr, opts, grad_post, None), weights, flags
-            if method == "integrated_gradients":
-                weights = clean_weights(x, weights, auto)
-                total = m.integrated_sum(forward, x, weights, ctx, baseline, steps)
-                attr = (x - baseline) * total / tf.cast(steps, tf.float32)
-                return self._post(attr, opts, grad_fn, None), weights, flags
-            # class activation maps
-            if method in ("scorecam", "faster_scorecam"):
-                y, a = forward(x)
-                weights = m.predicted_weights(y, weights, auto, self.target_axis)
-                a = m.channels_last(tf.cast(a, tf.float32), cam_axis)
-                n_max = max_n if method == "faster_scorecam" else None
-                channel_weights = m.score_weights(forward, x, weights, a, ctx, n_max, softmax)
-                cam_map = m.combine(a, channel_weights)
-            else:
-                with tf.GradientTape() as tape:
-                    y, a = forward(x)
-                    weights = m.predicted_weights(y, weights, auto, self.target_axis)
-                    s = m.score(y, weights, self.target_axis)
-                g = tape.gradient(s, a)
-                if grad_fn is not None and method != "guided_gradcam":
-                    g = grad_fn(g)
-                a = m.channels_last(tf.cast(a, tf.float32), cam_axis)
-                g = m.channels_last(tf.cast(g, tf.float32), cam_axis)
-                kind = "gradcam" if method == "guided_gradcam" else method
-                cam_map = m.cam_from_gradients(kind, a, g)
-            spatial = list(range(1, cam_map.shape.rank))
-            flags = tf.reduce_max(cam_map, axis=spatial) <= 0
-            size = m.spatial_size(x, self.input_axis)
             if method == "guided_gradcam":
-                gb, _ = m.input_gradients(guided, x, weights, self.target_axis)
-                up = m.resize(tf.nn.relu(cam_map), size)
-                up = up[:, None] if self.input_axis == 1 else up[..., None]
-                return self._post(gb * up, opts, grad_fn, None), weights, flags
-            if not opts["raw"]:
-                cam_map = tf.nn.relu(cam_map)
-            if opts["upsample"]:
-                cam_map = m.resize(cam_map, size)
-            if opts["normalize"] and not opts["raw"]:
-                cam_map = m.normalize(cam_map)
-            return cam_map, weights, flags
-
-        return run
-
-    def _post(self, attr, opts, grad_fn, channel_axis):
-        """Gradient maps: modifier, channel max (unless keepdims), normalization."""
-        if opts["raw"]:
-            return attr
-        if grad_fn is not None:
-            attr = grad_fn(attr)
-        axis = self.input_axis if channel_axis is None else channel_axis
-        attr = m.reduce_channels(attr, axis, opts["keepdims"])
-        return m.normalize(attr) if opts["normalize"] else attr
+                probes = (self._probe(None, [cam]), self._probe("guided"))
+            else:
+                probes = (self._probe(modifier, [c for c in (cam, wrt) if c is not None]),)
+            self._functions[key] = compiled.build(self, method, probes, cam, wrt, dict(options))
+        return self._functions[key]
 
     # ----------------------------------------------------------------- public calls
     def attribute(
@@ -380,20 +265,7 @@ class Attributor:
         method = checks.method(method)
         params = checks.params(method, method_params)
         modifier = bm.canonical(backprop_modifier)
-        if method in checks.GRADIENT_FREE and modifier is not None:
-            raise ValueError(
-                f"`backprop_modifier` has no effect on the gradient-free method '{method}'. "
-                f"Received: backprop_modifier={backprop_modifier!r}"
-            )
-        if method == "guided_gradcam" and modifier is not None:
-            raise ValueError(
-                "'guided_gradcam' always multiplies guided backprop by a vanilla Grad-CAM: "
-                f"pass backprop_modifier=None. Received: backprop_modifier={backprop_modifier!r}"
-            )
-        if method not in checks.CAM_METHODS and layer is not None:
-            raise ValueError(f"`layer` applies to class activation maps only, not to '{method}'.")
-        if wrt_layer is not None and method != "saliency":
-            raise ValueError(f"`wrt_layer` applies to 'saliency' only, not to '{method}'.")
+        checks.combination(method, backprop_modifier, layer, wrt_layer)
         cam = self.cam_layer(layer) if method in checks.CAM_METHODS else None
         wrt = None
         if wrt_layer is not None:
@@ -413,17 +285,7 @@ class Attributor:
         weights, auto = checks.targets(targets, x.shape[0], self.num_classes, self.target.name)
         if "max_n" in params:  # at most every channel
             params["max_n"] = min(params["max_n"], _channels(cam))
-        numbers = [
-            params.get("noise", 0.0),
-            params.get("samples", 1),
-            params.get("steps", 1),
-            params.get("max_n", 1),
-        ]
-        baseline = (
-            checks.baseline(params["baseline"], x)
-            if method == "integrated_gradients"
-            else np.zeros((0, *x.shape[1:]), np.float32)
-        )
+        numbers, baseline = checks.traced_numbers(method, params, x)
         fn = self._function(method, modifier, cam, wrt, options)
         out, used, flags = fn(
             tf.constant(x),
@@ -440,9 +302,10 @@ class Attributor:
                 f"non-positive at '{cam.name}' (no positive evidence for the target): "
                 "returned as zeros."
             )
+        one_hot = auto or np.asarray(targets).dtype.kind in "iu"
         self.last = {
             "method": method,
-            "targets": used.argmax(axis=-1) if auto or targets is None else used,
+            "targets": used.argmax(axis=-1) if one_hot else used,
             "layer": cam,
             "backprop_modifier": modifier,
         }
@@ -490,16 +353,12 @@ class Attributor:
         return (indices[0], probabilities[0]) if unbatched else (indices, probabilities)
 
 
-def _axis(data_format, rank):
-    return 1 if data_format == "channels_first" and rank > 2 else -1
-
-
 _LINEAR = (None, keras.activations.linear)
 
 
 def _channels(choice):
     """The channel count of a chosen tensor."""
-    return choice.shape[_axis(choice.data_format, len(choice.shape))]
+    return choice.shape[compiled.axis(choice.data_format, len(choice.shape))]
 
 
 def _output_path(model):

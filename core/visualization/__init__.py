@@ -4,12 +4,8 @@ import numpy as np
 
 from ..utils import get_num_filters
 from .activation_maximization import visualize_activation, visualize_activation_with_losses
-from .saliency import (
-    visualize_cam,
-    visualize_cam_with_losses,
-    visualize_saliency,
-    visualize_saliency_with_losses,
-)
+from .saliency import visualize_cam, visualize_saliency
+from .with_losses import visualize_cam_with_losses, visualize_saliency_with_losses
 
 
 def overlay(array1, array2, alpha=0.5):
