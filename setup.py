@@ -49,6 +49,8 @@ setup(
     ],
     extras_require={
         "lab": ["jupyterlab>=4.0"],
+        # bench/bench_attribution.py compares against it; not needed to use the package
+        "bench": ["tf-keras-vis==0.8.7"],
         "test": [
             "pytest>=7.4",
             "pytest-timeout>=2.1",

@@ -1,5 +1,6 @@
 """The attribution engine: one object per model, one compiled function per kind of map."""
 
+import threading
 import warnings
 import weakref
 
@@ -48,13 +49,29 @@ class Attributor:
             interpolation steps, Score-CAM's masked inputs).
         seed: seeds SmoothGrad's noise (None: non-deterministic).
 
+    Attributes:
+        methods: the method names `attribute` accepts.
+        target: the `LayerChoice` of the explained layer (`name`, `shape`...).
+        num_classes: its number of outputs (channels).
+        pre_activation: whether the target is read before its activation.
+        trace_count: how many functions were traced so far (one per kind of
+            map used; it never grows with calls of a kind already used).
+        last: a dict about the latest call: `method`, `targets` (the class
+            of each sample, e.g. the top classes chosen for `targets=None`),
+            `layer` (the CAM's `LayerChoice`) and `backprop_modifier`.
+        last_warnings: the warnings of the latest call (a UI can show them).
+
+    Calls are serialized per engine (a lock), so a UI may call it from a
+    worker thread; `last` then describes the call that finished last.
+
     Example:
         ```python
         from vis_widgets.core.attribution import Attributor
         from vis_widgets.demo import load_demo_model, load_split
 
         model = load_demo_model()
-        images = load_split()[1][:4]  # held-out digits, (4, 16, 16, 1) in 0..255
+        _, (x_test, y_test) = load_split()
+        images = x_test[:4]  # held-out digits, (4, 16, 16, 1) in 0..255
         attributor = Attributor(model)
         classes, probabilities = attributor.top_k(images, k=3)
         maps = attributor.attribute(images, classes[:, 0], method="gradcam")  # (4, 16, 16)
@@ -117,6 +134,7 @@ class Attributor:
             else tf.random.Generator.from_seed(seed)
         )
         self.trace_count = 0
+        self._lock = threading.RLock()
         self.last = None
         self.last_warnings = []
 
@@ -142,6 +160,10 @@ class Attributor:
                 does not depend on, or an unknown name or index.
         """
         key = layer if isinstance(layer, (type(None), int, str)) else id(layer)
+        with self._lock:
+            return self._cam_layers.get(key) or self._resolve_cam_layer(key, layer)
+
+    def _resolve_cam_layer(self, key, layer):
         if key not in self._cam_layers:
             rebuilt = self._rebuild(None)
             target = rebuilt.tensor(self.target.path, self.target.role)
@@ -262,6 +284,37 @@ class Attributor:
                 classes out of range, or an unusable layer.
             TypeError: for arguments of the wrong type or unknown parameters.
         """
+        with self._lock:
+            return self._attribute(
+                images,
+                targets,
+                method,
+                layer,
+                backprop_modifier,
+                grad_modifier,
+                keepdims,
+                normalize,
+                upsample,
+                raw,
+                wrt_layer,
+                method_params,
+            )
+
+    def _attribute(
+        self,
+        images,
+        targets,
+        method,
+        layer,
+        backprop_modifier,
+        grad_modifier,
+        keepdims,
+        normalize,
+        upsample,
+        raw,
+        wrt_layer,
+        method_params,
+    ):
         method = checks.method(method)
         params = checks.params(method, method_params)
         modifier = bm.canonical(backprop_modifier)
@@ -335,6 +388,13 @@ class Attributor:
             raise ValueError(f"`k` must be an int >= 1. Received: k={k!r}")
         k = min(k, self.num_classes)
         x, unbatched = checks.images(images, self.input_shape)
+        with self._lock:
+            values = self._top_k_scores(x)
+        indices = np.argsort(-values, axis=-1, kind="stable")[:, :k]
+        probabilities = np.take_along_axis(values, indices, axis=-1)
+        return (indices[0], probabilities[0]) if unbatched else (indices, probabilities)
+
+    def _top_k_scores(self, x):
         if "top_k" not in self._functions:
             forward = self._probe(None)
             softmax = self.logits
@@ -347,10 +407,7 @@ class Attributor:
             spec = tf.TensorSpec([None, *self.input_shape[1:]], tf.float32)
             function = tf.function(scores, input_signature=[spec], autograph=False)
             self._functions["top_k"] = function.get_concrete_function()
-        values = self._functions["top_k"](tf.constant(x)).numpy()
-        indices = np.argsort(-values, axis=-1, kind="stable")[:, :k]
-        probabilities = np.take_along_axis(values, indices, axis=-1)
-        return (indices[0], probabilities[0]) if unbatched else (indices, probabilities)
+        return self._functions["top_k"](tf.constant(x)).numpy()
 
 
 _LINEAR = (None, keras.activations.linear)

@@ -120,6 +120,8 @@ def cascading_randomization(
 
     Example:
         ```python
+        from vis_widgets.core.attribution import cascading_randomization
+
         result = cascading_randomization(model, images, method="saliency")
         print(result.layers, result.mean_spearman)  # falls towards 0 for a faithful map
         ```
@@ -181,6 +183,8 @@ def random_class_check(model, images, targets=None, method="gradcam", seed=0, **
 
     Example:
         ```python
+        from vis_widgets.core.attribution import random_class_check
+
         rho, others = random_class_check(model, images, method="gradcam")
         ```
     """

@@ -181,6 +181,9 @@ def visualize_cam(
 
     Example:
         ```python
+        import matplotlib.cm
+        from vis_widgets.core.visualization import visualize_cam
+
         cam = visualize_cam(model, -1, filter_indices=3, seed_input=img)
         heatmap = np.uint8(matplotlib.cm.jet(cam)[..., :3] * 255)
         ```
