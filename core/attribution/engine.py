@@ -51,6 +51,7 @@ class Attributor:
 
     Attributes:
         methods: the method names `attribute` accepts.
+        cam_methods: those that read a feature map (they take `layer`).
         target: the `LayerChoice` of the explained layer (`name`, `shape`...).
         num_classes: its number of outputs (channels).
         pre_activation: whether the target is read before its activation.
@@ -81,6 +82,17 @@ class Attributor:
     """
 
     methods = tuple(checks.METHODS)
+    cam_methods = checks.CAM_METHODS
+
+    @staticmethod
+    def parameters(method):
+        """Returns a method's own parameters and their defaults, e.g. for UI controls.
+
+        Example:
+            >>> Attributor.parameters("smoothgrad")
+            {'samples': 16, 'noise': 0.2}
+        """
+        return dict(checks.METHODS[checks.method(method)])
 
     def __init__(
         self,

@@ -56,6 +56,7 @@ def test_the_pages_python_blocks_run_in_order(page):
         "vis_widgets.core.backprop_modifiers",
         "vis_widgets.core.attribution.sanity",
         "vis_widgets.core.utils.utils",
+        "vis_widgets.core.attribution.engine",
     ],
 )
 def test_doctests(module):
