@@ -208,4 +208,13 @@ def visualize_cam(
     return maps[0] if unbatched else maps
 
 
+def __getattr__(name):
+    """keras-vis's module path of the `_with_losses` forms (they live in `with_losses`)."""
+    if name in ("visualize_saliency_with_losses", "visualize_cam_with_losses"):
+        from . import with_losses  # imported late: it imports this module
+
+        return getattr(with_losses, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["visualize_cam", "visualize_saliency"]

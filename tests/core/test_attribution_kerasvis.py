@@ -147,6 +147,21 @@ def test_the_with_losses_forms():
     np.testing.assert_allclose(maps, normalize(np.abs(coef).max(-1)[None])[0], atol=1e-6)
 
 
+def test_keras_vis_module_paths():
+    from vis_widgets.core.visualization import with_losses
+    from vis_widgets.core.visualization.saliency import (
+        visualize_cam_with_losses as cam_with_losses,
+    )
+    from vis_widgets.core.visualization.saliency import (
+        visualize_saliency_with_losses as saliency_with_losses,
+    )
+
+    assert cam_with_losses is with_losses.visualize_cam_with_losses
+    assert saliency_with_losses is visualize_saliency_with_losses
+    with pytest.raises(AttributeError, match="no attribute 'visualize'"):
+        saliency.visualize  # noqa: B018
+
+
 def test_overlay():
     a = np.full((2, 3, 3), 200, np.uint8)
     b = np.full((2, 3, 3), 100, np.uint8)
