@@ -40,13 +40,16 @@ def keras_vis_losses(
     elif isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
         layer = model.layers[layer]
     if pre_activation is None:
-        activation = getattr(layer, "activation", None)
-        pre_activation = getattr(activation, "__name__", "") == "softmax" or (
-            type(layer).__name__ == "Softmax"
-        )
+        pre_activation = is_softmax(layer)
     x = model.inputs[0]
     return [
         (ActivationMaximization(layer, filter_indices, pre_activation), act_max_weight),
         (LPNorm(x), lp_norm_weight),
         (TotalVariation(x), tv_weight),
     ]
+
+
+def is_softmax(layer):
+    """Whether `layer` ends in a softmax (its logits are what one should maximize)."""
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", "") == "softmax" or type(layer).__name__ == "Softmax"

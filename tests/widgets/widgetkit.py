@@ -1,7 +1,15 @@
-"""Helpers for the widget tests: a gate that holds a run, a slow-down, a minimize spy."""
+"""Helpers for the widget tests: run gates and spies, and widget look-ups by class or description.
 
+Tests find widgets as ipywidgets' own tests do, by what they are (a CSS
+class, a description), never by their position in the tree, so a layout
+change does not break them for the wrong reason.
+"""
+
+import io
 import threading
 import time
+
+from PIL import Image
 
 from vis_widgets.core import (
     ActivationMaximization,
@@ -64,3 +72,38 @@ def three_losses(model, pre_activation=True):
         (LPNorm(x), 10.0),
         (TotalVariation(x), 10.0),
     ]
+
+
+def walk(root):
+    """Yields `root` and every widget below it (children of boxes and tabs)."""
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        yield widget
+        stack.extend(reversed(getattr(widget, "children", ())))
+
+
+def find_all(root, css_class=None, description=None, kind=None):
+    """The widgets below `root` with a CSS class, a description and/or a type, in tree order."""
+    found = []
+    for widget in walk(root):
+        if kind is not None and not isinstance(widget, kind):
+            continue
+        if css_class is not None and css_class not in getattr(widget, "_dom_classes", ()):
+            continue
+        if description is not None and getattr(widget, "description", None) != description:
+            continue
+        found.append(widget)
+    return found
+
+
+def find(root, css_class=None, description=None, kind=None):
+    """The one widget below `root` with a class, a description and/or a type (asserts one)."""
+    found = find_all(root, css_class, description, kind)
+    assert len(found) == 1, f"{len(found)} widgets with class {css_class!r} / {description!r}"
+    return found[0]
+
+
+def png_size(data):
+    """The `(width, height)` of PNG bytes."""
+    return Image.open(io.BytesIO(data)).size
