@@ -115,7 +115,7 @@ def test_each_cell_is_the_single_filter_run_from_the_same_seed(make_browser, tin
 
 def test_the_chunk_rule_and_a_chunked_run(make_browser, tiny_model, monkeypatch):
     conv = tiny_model.get_layer("conv")
-    per_sample = 4 * (3 * (12 * 12 * 3 + 10 * 10 * 4) + 8 * 12 * 12 * 3)  # input + conv
+    per_sample = 4 * ((12 * 12 * 3 + 10 * 10 * 4) + 8 * 12 * 12 * 3)  # input + conv
     assert per_sample_bytes(tiny_model, conv) == per_sample
     assert chunk_size(tiny_model, conv, 40, memory_budget=5 * per_sample) == 5
     assert chunk_size(tiny_model, conv, 3, memory_budget=5 * per_sample) == 3
