@@ -3,7 +3,11 @@
 Terms of a loss differ by decades and in sign (an activation term is a
 falling negative number, a regularizer a small positive one), so one shared
 axis hides most of them. Each term gets its own linear axis here, and the
-latest values are given as text beside the picture (`values_html`).
+latest values are given as text beside the picture (`values_html`). An axis
+is scaled to the latest 90% of the iterations (once there are 20): the
+first steps from a noise seed often jump by orders of magnitude (total
+variation falls from 50 to 2 within a few steps), and scaling to them would
+flatten the rest of the run, the part one tunes; their line leaves the axis.
 
 Drawing is cheap enough for a live run: a persistent
 `matplotlib.figure.Figure` with its own Agg canvas (never pyplot, whose
@@ -29,6 +33,15 @@ _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 _SHRUNK = 0.35  # redraw when the data fills less than this much of an axis...
 _GROWN = 2  # ...and there are this many times more points than at the last full draw
 _HEADROOM = 0.4  # a panel redrawn mid-run leaves this fraction of its data's span free
+_SKIP = 0.1  # the axes are scaled to the latest 90% of the iterations...
+_SKIP_FROM = 20  # ...once there are this many
+
+
+def _scaled_part(values):
+    """The values an axis is scaled to: all, or the latest 90% from 20 points on."""
+    values = np.asarray(values, dtype=np.float64)
+    start = int(values.size * _SKIP) if values.size >= _SKIP_FROM else 0
+    return values[start:]
 
 
 def _finite(values):
@@ -110,7 +123,7 @@ class CurvePanels:
         """The panels whose axis must change: data beyond it, or filling little of it."""
         stale = []
         for key, axes in self._axes.items():
-            data = _finite(values[key])
+            data = _finite(_scaled_part(values[key]))
             if data.size == 0:
                 continue
             lo, hi = axes.get_ylim()
@@ -161,7 +174,7 @@ class CurvePanels:
         if layout != self._layout:
             self._build(layout)
         for key in keys:
-            self._axes[key].set_ylim(*_limits(values[key], pad))
+            self._axes[key].set_ylim(*_limits(_scaled_part(values[key]), pad))
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._points_at_full_draw = max(1, x.size)
