@@ -175,6 +175,7 @@ def shown(returned, mode=STRETCHED):
 
     Example:
         ```python
+        opt.minimize(max_iter=100, verbose=False)
         picture = shown(returned_images(opt, opt.best_input), "stretched")
         picture.range_text()  # 'stretched from [98.2, 161]'
         ```

@@ -46,8 +46,8 @@ class PerSampleFilters(ActivationMaximization):
 
     Example:
         ```python
-        loss = PerSampleFilters(model.get_layer("conv"))
-        opt = Optimizer(model.inputs[0], [(loss, 1.0)], input_range=(0.0, 1.0))
+        loss = PerSampleFilters(model.get_layer("conv2"))
+        opt = Optimizer(model.inputs[0], [(loss, 1.0)], input_range=(0.0, 255.0))
         loss.assign([0, 1, 2])
         img, _, _ = opt.minimize(np.repeat(opt.make_seed(), 3, axis=0), verbose=False)
         ```
