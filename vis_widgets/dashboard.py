@@ -27,9 +27,9 @@ from vis_widgets.core.input_modifiers import Jitter
 from vis_widgets.core.optimizer import Optimizer
 from vis_widgets.display import DISPLAY_MODES, returned_images
 from vis_widgets.export import ExportPanel, png_bytes, run_gif_bytes, write_bytes
-from vis_widgets.liveplot import LivePlot, html_view, image_view
+from vis_widgets.live_view import LiveView
+from vis_widgets.liveplot import LivePlot
 from vis_widgets.presets import keras_vis_losses
-from vis_widgets.progress import ProgressView
 from vis_widgets.recorder import RunPlan, RunRecorder
 from vis_widgets.runner import Runner, StopMonitor
 from vis_widgets.runs import RunGallery, RunRecord
@@ -215,8 +215,11 @@ class Dashboard:
         dlink((state, "labels"), (live, "labels"))
         dlink((state, "current"), (live, "shown"), transform=self._returned)
         dlink((live, "iteration"), (state, "iteration"))
-        self.progress = ProgressView(live)
-        self.controls = c = ControlPanel(state, self.runner, self.progress.widget)
+        self.view = view = LiveView(live, settings=state, raw_trait="raw_curves")
+        self.image, self.curves, self.values = view.image, view.curves, view.values
+        self.range_text, self.display_toggle = view.range_text, view.display_toggle
+        self.curves_mode, self.progress = view.curves_mode, view.progress
+        self.controls = c = ControlPanel(state, self.runner, view.progress.widget)
         c.run_button.on_click(lambda _: self.run())
         c.stop_button.on_click(lambda _: self.stop())
         c.continue_button.on_click(lambda _: self.continue_())
@@ -227,20 +230,6 @@ class Dashboard:
         self.continue_button, self.reset_button = c.continue_button, c.reset_button
         self.errors = widgets.Output(layout=widgets.Layout(max_height="240px", overflow="auto"))
         self.errors.add_class("vw-errors")
-        self.image = image_view(live)
-        self.curves = image_view(live, "vw-curves", "curves_png")
-        self.range_text = html_view(live, "range_text", "vw-display-range", width="256px")
-        self.values = html_view(live, "values_html", "vw-curves-values", min_width="230px")
-        self.display_toggle = _toggle(
-            "vw-display", [(m, m) for m in DISPLAY_MODES], ["for the eye", "what minimize returns"]
-        )
-        link((state, "display"), (self.display_toggle, "value"))
-        self.curves_mode = _toggle(
-            "vw-curves-mode",
-            [("weighted", False), ("unweighted", True)],
-            ["losses times their weights", "raw loss values (for tuning weights)"],
-        )
-        link((state, "raw_curves"), (self.curves_mode, "value"))
         self.gallery = RunGallery(self.keep_runs, on_restore=self.restore, settings=state)
         self.sweep_panel = SweepPanel(
             state.loss_keys,
@@ -258,19 +247,11 @@ class Dashboard:
         state.observe(lambda _: self.export_panel.refresh_code(), names=names)
         state.observe(lambda _: self.export_panel.refresh_png(), names="current")
         self.export_panel.refresh_code()
-        views = widgets.HBox(
-            [
-                widgets.VBox([self.image, self.display_toggle, self.range_text]),
-                widgets.VBox([self.curves, widgets.HBox([self.curves_mode])]),
-                self.values,
-            ],
-            layout=widgets.Layout(align_items="flex-start"),
-        )
         self.tabs = widgets.Tab(
             [self.gallery.widget, self.sweep_panel.widget, self.export_panel.widget],
             titles=("Runs", "Sweep", "Export"),
         )
-        row = widgets.HBox([c.widget, views], layout=widgets.Layout(flex_flow="row wrap"))
+        row = widgets.HBox([c.widget, view.widget], layout=widgets.Layout(flex_flow="row wrap"))
         self.widget = widgets.VBox([row, self.errors, self.tabs])
         self.widget.add_class("vw-dashboard")
         self.widget.observe(self._widget_closed, names="comm")
@@ -573,11 +554,3 @@ class Dashboard:
             w = stack.pop()
             yield w
             stack.extend(getattr(w, "children", ()))
-
-
-def _toggle(css_class, options, tooltips):
-    toggle = widgets.ToggleButtons(
-        options=options, tooltips=tooltips, style={"button_width": "90px"}
-    )
-    toggle.add_class(css_class)
-    return toggle

@@ -1,10 +1,11 @@
-"""One batched run over many filters of a layer: the per-sample filter loss and the chunk rule.
+"""One batched run over many filters of a layer: the per-sample loss, the chunk rule, the feed.
 
 Sample k of the batch maximizes filter `filters[k]`, so N filters cost one
 `minimize` of a batch of N (the engine optimizes each sample independently:
 its own loss, gradient normalisation and best input), not N runs. The
 filters live in a `tf.Variable`, so the next chunk of filters reuses the
-traced step. No widgets here.
+traced step. `GridFeed` hands a chunk's latest input to a render thread
+for the grid. No widgets here.
 
 The chunk rule: a batch is split when one step over it would need more
 than `memory_budget` bytes. One sample is estimated at `4 * (A + 8 * I)`
@@ -22,15 +23,20 @@ two).
 
 import math
 import numbers
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from vis_widgets.core import ActivationMaximization, LPNorm, Optimizer, TotalVariation
+from vis_widgets.core.callbacks import OptimizerCallback
+from vis_widgets.display import returned_images
+from vis_widgets.frames import Frame, RenderThread
 
 MEMORY_BUDGET = 2**30  # bytes per step: 1 GiB
 MAX_CHUNK = 64  # beyond this a CPU step gets no faster per sample
+FPS = 4  # cell frames per second during a run
 
 
 class PerSampleFilters(ActivationMaximization):
@@ -183,3 +189,60 @@ def layer_optimizer(model, layer, input_range, weights, pre_activation):
     act, lp, tv = weights
     losses = [(loss, act), (LPNorm(x), lp), (TotalVariation(x), tv)]
     return Optimizer(x, losses, input_range=input_range), loss
+
+
+class GridFeed(OptimizerCallback):
+    """Hands one chunk's latest input to a render thread a few times a second.
+
+    The render thread calls `draw(filters, returned)` with the chunk's
+    `Returned` images and updates the progress traits of `progress` (over
+    all chunks). The final frame draws the chunk's result (the best input).
+
+    Args:
+        draw: called as `draw(chunk, returned)` on the render thread.
+        progress: a `RunProgress` (`iteration`, `seconds`) to update.
+        chunk: the filters of this run, one per sample.
+        offset: the iterations of the chunks before this one.
+        started: the `time.perf_counter()` of the whole run's start.
+
+    Example:
+        ```python
+        progress = RunProgress()
+        feed = GridFeed(lambda chunk, returned: None, progress, [3], 0, time.perf_counter())
+        opt.minimize(max_iter=20, callbacks=[feed], verbose=False)  # progress.iteration: 20
+        ```
+    """
+
+    def __init__(self, draw, progress, chunk, offset, started):
+        self.draw, self.progress, self.chunk = draw, progress, chunk
+        self.offset, self.started = offset, started
+        self._next = 0.0
+        self._renderer = None
+
+    def on_begin(self):
+        """Starts the render thread."""
+        self._renderer = RenderThread(self._render)
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        """Submits the current input when the throttle allows (always the first)."""
+        now = time.perf_counter()
+        if i == 0 or now >= self._next:
+            self._next = now + 1.0 / FPS
+            self._renderer.submit(Frame(i, now, self.optimizer.current_input, False))
+
+    def on_end(self):
+        """Draws the chunk's result, waits for it, re-raises a render error."""
+        renderer, self._renderer = self._renderer, None
+        if renderer is None:
+            return
+        done = self.optimizer.iterations
+        best = self.optimizer.best_input
+        renderer.finish(Frame(max(done - 1, 0), time.perf_counter(), best, False, True), 60)
+        if renderer.error is not None:
+            raise renderer.error
+
+    def _render(self, frame):
+        self.draw(self.chunk, returned_images(self.optimizer, frame.image))
+        with self.progress.hold_trait_notifications():
+            self.progress.seconds = frame.time - self.started
+            self.progress.iteration = self.offset + frame.iteration + 1

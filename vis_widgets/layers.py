@@ -18,13 +18,12 @@ import numpy as np
 from traitlets import Enum, link
 
 from vis_widgets.controls import button
-from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.input_modifiers import Jitter
 from vis_widgets.core.utils import get_num_filters, upscale
-from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, returned_images, shown
-from vis_widgets.frames import Frame, RenderThread
+from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, shown
 from vis_widgets.layer_run import (
     MEMORY_BUDGET,
+    GridFeed,
     chunk_size,
     filter_layers,
     layer_optimizer,
@@ -37,7 +36,6 @@ from vis_widgets.render import encode_png, placeholder_png
 from vis_widgets.runner import Runner, StopMonitor
 
 CELL_SIZE = 96
-FPS = 4  # cell frames per second during a run
 DEFAULT_FILTERS = 32
 
 
@@ -260,7 +258,7 @@ class LayerBrowser(RunProgress):
                 if self._stop.is_set():
                     break
                 loss.assign(chunk)
-                feed = _GridFeed(self, chunk, index * max_iter, started)
+                feed = GridFeed(self.draw_cells, self, chunk, index * max_iter, started)
                 opt.minimize(
                     np.repeat(self._seed, len(chunk), axis=0),
                     max_iter=max_iter,
@@ -378,39 +376,3 @@ class LayerBrowser(RunProgress):
             w = stack.pop()
             stack.extend(getattr(w, "children", ()))
             w.close()
-
-
-class _GridFeed(OptimizerCallback):
-    """Hands one chunk's latest input to a render thread a few times a second."""
-
-    def __init__(self, browser, chunk, offset, started):
-        self.browser, self.chunk, self.offset, self.started = browser, chunk, offset, started
-        self._next = 0.0
-        self._renderer = None
-
-    def on_begin(self):
-        self._renderer = RenderThread(self._render)
-
-    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
-        now = time.perf_counter()
-        if i == 0 or now >= self._next:
-            self._next = now + 1.0 / FPS
-            self._renderer.submit(Frame(i, now, self.optimizer.current_input, False))
-
-    def on_end(self):
-        renderer, self._renderer = self._renderer, None
-        if renderer is None:
-            return
-        done = self.optimizer.iterations
-        best = self.optimizer.best_input
-        final = Frame(max(done - 1, 0), time.perf_counter(), best, False, final=True)
-        renderer.finish(final, timeout=60)
-        if renderer.error is not None:
-            raise renderer.error
-
-    def _render(self, frame):
-        browser = self.browser
-        browser.draw_cells(self.chunk, returned_images(self.optimizer, frame.image))
-        with browser.hold_trait_notifications():
-            browser.seconds = frame.time - self.started
-            browser.iteration = self.offset + frame.iteration + 1

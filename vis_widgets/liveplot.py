@@ -18,14 +18,14 @@ import time
 import warnings
 
 import ipywidgets as widgets
-from traitlets import Any, Bool, Bytes, Enum, Instance, Unicode, dlink
+from traitlets import Any, Bool, Bytes, Enum, Instance, Unicode
 
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.curves import CurvePanels, values_html
 from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, returned_images, shown
 from vis_widgets.export import write_gif
 from vis_widgets.frames import Frame, InlineRenderer, RenderThread
-from vis_widgets.progress import ProgressView, RunProgress
+from vis_widgets.progress import RunProgress
 from vis_widgets.render import compose_frame, encode_png, placeholder_png
 from vis_widgets.series import LossSeries
 
@@ -40,22 +40,6 @@ def _check_fps(value, name):
     if not 0 < value < math.inf:
         raise ValueError(f"`{name}` must be a finite number > 0. Received: {name}={value!r}")
     return float(value)
-
-
-def image_view(source, css_class="vw-image", trait="image_png"):
-    """Returns an `ipywidgets.Image` that follows `source.<trait>` (PNG bytes)."""
-    image = widgets.Image(format="png", value=getattr(source, trait))
-    image.add_class(css_class)
-    dlink((source, trait), (image, "value"))
-    return image
-
-
-def html_view(source, trait, css_class, **layout):
-    """Returns an `ipywidgets.HTML` that follows `source.<trait>`."""
-    view = widgets.HTML(getattr(source, trait), layout=widgets.Layout(**layout))
-    view.add_class(css_class)
-    dlink((source, trait), (view, "value"))
-    return view
 
 
 class LivePlot(RunProgress, OptimizerCallback):
@@ -156,19 +140,12 @@ class LivePlot(RunProgress, OptimizerCallback):
     # ------------------------------------------------------------------ public
     @property
     def widget(self):
-        """The standalone widget: the image and the curves side by side, the progress below."""
+        """The standalone widget (a `LiveView`: picture, curves, values, progress), made once."""
         if self._widget is None:
-            image = image_view(self)
-            curves = image_view(self, "vw-curves", "curves_png")
-            values = html_view(self, "values_html", "vw-curves-values")
-            caption = html_view(self, "range_text", "vw-display-range")
-            progress = ProgressView(self)
-            self._widget = widgets.VBox(
-                [
-                    widgets.HBox([widgets.VBox([image, caption]), curves, values]),
-                    progress.widget,
-                ]
-            )
+            from vis_widgets.live_view import LiveView
+
+            view = LiveView(self)
+            self._widget = widgets.VBox([view.widget, view.progress.widget])
             self._widget.add_class("vw-liveplot")
         return self._widget
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from widgetkit import WAIT, find, find_all, png_size
 
-from vis_widgets import layers
+from vis_widgets import layer_run
 from vis_widgets.core import Optimizer, OptimizerCallback
 from vis_widgets.dashboard import Dashboard
 from vis_widgets.layer_run import chunk_size, per_sample_bytes, split
@@ -82,7 +82,7 @@ def test_all_filters_run_as_one_batch_and_fill_a_labelled_grid_live(make_browser
     assert find(browser.widget, "vw-layer-progress").value == 6
     assert "Done: 4 of 4 filters of conv" in browser.status.value
     # live: with no throttle, a run redraws its cells at every iteration, in place
-    monkeypatch.setattr(layers, "FPS", 1e6)
+    monkeypatch.setattr(layer_run, "FPS", 1e6)
     values = []
     seen = threading.Event()
 
