@@ -7,6 +7,7 @@ facts (a button: one click restores the run's settings).
 """
 
 import dataclasses
+import threading
 
 import ipywidgets as widgets
 import numpy as np
@@ -145,6 +146,7 @@ class RunGallery:
         self._settings = settings
         self.records = []
         self._shown = []  # the record in each card, as displayed
+        self._fill_lock = threading.Lock()  # the run thread and a display toggle both fill
         self.cards = []
         self.empty = widgets.HTML("<i>Finished runs appear here.</i>")
         self.widget = widgets.HBox([self.empty], layout=widgets.Layout(flex_flow="row wrap"))
@@ -179,6 +181,10 @@ class RunGallery:
         self._fill()
 
     def _fill(self):
+        with self._fill_lock:
+            self._fill_locked()
+
+    def _fill_locked(self):
         newest_first = self.records[::-1]
         self._shown = []
         mode = self._settings.display

@@ -14,6 +14,7 @@ for a weight of 0), and follows the loss picked.
 
 import math
 import numbers
+import threading
 
 import ipywidgets as widgets
 import numpy as np
@@ -125,6 +126,7 @@ class SweepPanel:
         self._on_use = on_use
         self._settings = settings
         self._record = None
+        self._fill_lock = threading.Lock()  # the run thread and a display toggle both fill
         keys = list(loss_keys)
         self.loss = widgets.Dropdown(options=keys, value=keys[default], description="loss")
         self.loss.add_class("vw-sweep-loss")
@@ -192,6 +194,10 @@ class SweepPanel:
         self._fill()
 
     def _fill(self):
+        with self._fill_lock:
+            self._fill_locked()
+
+    def _fill_locked(self):
         record = self._record
         if record is None:
             return
