@@ -4,47 +4,14 @@ import threading
 
 import numpy as np
 import pytest
-from widgetkit import WAIT, find, find_all, png_size
+from widgetkit import WAIT, Gate, MinimizeSpy, find, find_all, png_size
 
 from vis_widgets import layer_run
-from vis_widgets.core import Optimizer, OptimizerCallback
+from vis_widgets.core import OptimizerCallback
 from vis_widgets.dashboard import Dashboard
 from vis_widgets.layer_run import chunk_size, per_sample_bytes, split
 from vis_widgets.layers import CELL_SIZE, LayerBrowser
 from vis_widgets.render import placeholder_png
-
-
-class MinimizeSpy:
-    """Records the seed shape of every `Optimizer.minimize` call (the original still runs)."""
-
-    def __init__(self, monkeypatch):
-        self.shapes = []
-        original = Optimizer.minimize
-
-        def spy(opt, seed_input=None, *args, **kwargs):
-            self.shapes.append(np.shape(seed_input))
-            return original(opt, seed_input, *args, **kwargs)
-
-        monkeypatch.setattr(Optimizer, "minimize", spy)
-
-
-class HoldRun(OptimizerCallback):
-    """Holds the `run`-th run (1-based) at iteration `at` until `open()`."""
-
-    def __init__(self, run, at):
-        self.run, self.at, self.runs = run, at, 0
-        self.reached, self._open = threading.Event(), threading.Event()
-
-    def on_begin(self):
-        self.runs += 1
-
-    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
-        if self.runs == self.run and i == self.at:
-            self.reached.set()
-            self._open.wait(WAIT)
-
-    def open(self):
-        self._open.set()
 
 
 @pytest.fixture
@@ -131,7 +98,7 @@ def test_the_chunk_rule_and_a_chunked_run(make_browser, tiny_model, monkeypatch)
 
 
 def test_stop_keeps_what_has_formed(make_browser):
-    hold = HoldRun(run=2, at=3)
+    hold = Gate(at=3, run=2)
     browser = make_browser(layer="conv", filters=(0, 3), max_iter=50, chunk=1, callbacks=[hold])
     assert browser.run()
     assert hold.reached.wait(WAIT)  # filter 1 is forming
@@ -169,7 +136,7 @@ def test_cells_start_as_placeholders_and_follow_the_display(make_browser):
     stretched = bytes(image.value)
     browser.display_toggle.value = "as returned"
     assert browser.display == "as returned" and bytes(image.value) != stretched
-    hold = HoldRun(run=1, at=0)
+    hold = Gate(at=0, run=1)
     browser.callbacks.append(hold)
     assert browser.run(filters=[0, 3]) and hold.reached.wait(WAIT)
     waiting = placeholder_png(CELL_SIZE, CELL_SIZE, "waiting")  # before its first frame

@@ -9,11 +9,13 @@ import io
 import threading
 import time
 
+import numpy as np
 from PIL import Image
 
 from vis_widgets.core import (
     ActivationMaximization,
     LPNorm,
+    Optimizer,
     OptimizerCallback,
     TotalVariation,
 )
@@ -22,15 +24,23 @@ WAIT = 60  # seconds: generous upper bounds, never expected to be reached
 
 
 class Gate(OptimizerCallback):
-    """Blocks the run at iteration `at` until the test calls `open()`."""
+    """Blocks a run at iteration `at` until the test calls `open()`.
 
-    def __init__(self, at):
-        self.at = at
+    Args:
+        at: the 0-based iteration to hold.
+        run: hold only the `run`-th run (1-based) this gate sees; None: every run.
+    """
+
+    def __init__(self, at, run=None):
+        self.at, self.run, self.runs = at, run, 0
         self.reached = threading.Event()
         self._open = threading.Event()
 
+    def on_begin(self):
+        self.runs += 1
+
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
-        if i == self.at:
+        if i == self.at and self.run in (None, self.runs):
             self.reached.set()
             self._open.wait(WAIT)
 
@@ -63,6 +73,20 @@ class CountCalls:
             return self._original(*args, **kwargs)
 
         opt.minimize = spy
+
+
+class MinimizeSpy:
+    """Records the seed shape of every `Optimizer.minimize` call, any optimizer's."""
+
+    def __init__(self, monkeypatch):
+        self.shapes = []
+        original = Optimizer.minimize
+
+        def spy(opt, seed_input=None, *args, **kwargs):
+            self.shapes.append(np.shape(seed_input))
+            return original(opt, seed_input, *args, **kwargs)
+
+        monkeypatch.setattr(Optimizer, "minimize", spy)
 
 
 def three_losses(model, pre_activation=True):
