@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from widgetkit import WAIT
 
 import vis_widgets
@@ -84,6 +85,7 @@ def test_example_runs(block, context, tmp_path, monkeypatch):
     namespace.update(
         context,
         np=np,
+        tf=tf,
         time=time,
         threading=threading,
         opt=opt,
