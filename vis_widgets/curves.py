@@ -215,7 +215,7 @@ def values_html(latest, raw=False):
             f"<tr{bold}><td>{html.escape(key)}</td><td>{text[0]}</td><td>{text[1]}</td></tr>"
         )
     return (
-        "<table style='font-size:11px; line-height:1.25; border-collapse:collapse'>"
+        "<table cellpadding='2' style='font-size:11px; line-height:1.2; border-collapse:collapse'>"
         + "".join(rows)
         + "</table>"
     )
