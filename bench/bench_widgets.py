@@ -48,13 +48,12 @@ import keras
 import numpy as np
 from bench_engine import small_cnn  # the same 3-conv CNN, from this folder
 
-from vis_widgets.core import Jitter, Optimizer
+from vis_widgets.core import Jitter, Optimizer, keras_vis_losses
 from vis_widgets.curves import CurvePanels
 from vis_widgets.dashboard import Dashboard
 from vis_widgets.display import returned_images, shown
 from vis_widgets.layer_run import chunk_size, layer_optimizer
 from vis_widgets.liveplot import LivePlot
-from vis_widgets.presets import keras_vis_losses
 from vis_widgets.render import compose_frame, encode_png
 
 ITERATIONS = 500

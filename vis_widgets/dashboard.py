@@ -21,7 +21,7 @@ import numpy as np
 from traitlets import TraitError, dlink, link
 
 from vis_widgets.controls import ControlPanel
-from vis_widgets.core import grad_modifiers
+from vis_widgets.core import grad_modifiers, keras_vis_losses
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.input_modifiers import Jitter
 from vis_widgets.core.optimizer import Optimizer
@@ -29,11 +29,9 @@ from vis_widgets.display import DISPLAY_MODES, returned_images
 from vis_widgets.export import ExportPanel, png_bytes, run_gif_bytes, write_bytes
 from vis_widgets.live_view import LiveView
 from vis_widgets.liveplot import LivePlot
-from vis_widgets.presets import keras_vis_losses
 from vis_widgets.recorder import RunPlan, RunRecorder
 from vis_widgets.runner import Runner, StopMonitor
 from vis_widgets.runs import RunGallery, RunRecord
-from vis_widgets.seeds import check_seed
 from vis_widgets.snippet import losses_snippet
 from vis_widgets.state import DashboardState, EngineBinding
 from vis_widgets.sweep import SweepPanel, check_sweep_values, default_sweep_loss, sweep_values
@@ -156,7 +154,7 @@ class Dashboard:
         self._closed = False
         self.last_error = None
         self.layers = None
-        self._seed = check_seed(optimizer, seed_input)
+        self._seed = optimizer.make_seed(seed_input, samples=1)
         self._build()
         self.state.current = self._seed
 
@@ -194,7 +192,7 @@ class Dashboard:
             **kwargs: more `Dashboard` arguments (`max_iter`, `jitter`, ...).
 
         Returns:
-            A `Dashboard` (the losses are `presets.keras_vis_losses`).
+            A `Dashboard` (the losses are `core.keras_vis_losses`).
 
         Example:
             ```python
@@ -342,7 +340,7 @@ class Dashboard:
         """
         if self.runner.running:
             return False
-        self._seed = check_seed(self.optimizer, seed_input)
+        self._seed = self.optimizer.make_seed(seed_input, samples=1)
         self._set_current(self._seed)
         self.state.status = "New seed: Run starts from it."
         return True
@@ -387,7 +385,7 @@ class Dashboard:
         key, values = record.sweep
         self.state.set_weight(key, values[k])
         if not self.runner.running:
-            self._set_current(record.best_input[k : k + 1])
+            self._set_current(record.result_input[k : k + 1])
         self.state.status = f"{key} = {values[k]:.4g} (from sweep #{record.number})"
 
     def restore(self, record):
@@ -408,7 +406,7 @@ class Dashboard:
         if not self.runner.running and record.kind != "sweep":
             if record.kind == "run":
                 self._seed = record.seed.copy()
-            self._set_current(record.best_input)
+            self._set_current(record.result_input)
         self.state.status = f"Restored the settings of run #{record.number}."
 
     def export_code(self):
@@ -524,7 +522,7 @@ class Dashboard:
             first_line = (str(err).splitlines() or [""])[0]
             self.state.status = f"Error: {type(err).__name__}: {first_line}"
             if recorder.record is not None and plan.sweep is None:
-                self._set_current(recorder.record.best_input)
+                self._set_current(recorder.record.result_input)
 
     def _next_number(self):
         result = self.result
@@ -536,7 +534,7 @@ class Dashboard:
         if record.sweep is not None:
             self.sweep_panel.show(record)
         else:
-            self._set_current(record.best_input)
+            self._set_current(record.result_input)
         self.export_panel.refresh_gif()
         for message in record.warnings:  # on the worker thread, they reach no cell
             self.errors.append_stderr(f"Warning: {message}\n")

@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from vis_widgets.core.utils import deprocess_input, to_channels_last
+from vis_widgets.core.utils import to_channels_last
 
 STRETCHED = "stretched"
 AS_RETURNED = "as returned"
@@ -75,17 +75,29 @@ def _picture_shape(x):
 
 
 def as_returned(optimizer, batch):
-    """Returns a raw input batch as `minimize` returns it: float32 `(N, ...)`, optimizer format.
+    """Returns an input batch as `minimize` returns it: float32 `(N, ...)`, optimizer format.
 
-    The one place that knows the engine's rule: keras-vis's `deprocess_input`
-    of each sample into the input range.
+    The engine's own rule (`Optimizer.as_returned`): keras-vis's path
+    de-processes each sample into the input range, the parameterized path
+    returns the images as they are.
 
     Args:
         optimizer: the `Optimizer` the batch belongs to.
-        batch: the raw input state `(N, ...)` (e.g. `best_input`).
+        batch: the input state `(N, ...)` (e.g. `best_input`, `current_input`).
     """
-    value_range = tuple(float(v) for v in optimizer.input_range)
-    return np.stack([deprocess_input(x, value_range) for x in np.asarray(batch)])
+    return optimizer.as_returned(np.asarray(batch))
+
+
+def result_input(optimizer):
+    """The input state of the latest run's result: what `minimize` returned, before `as_returned`.
+
+    keras-vis's path returns its best input de-processed, the parameterized
+    path its last finite image as it is: this is the state to show, and the
+    one a run that continues the result starts from. Valid from the engine's
+    `on_end` on (`Optimizer.last_run`).
+    """
+    run = optimizer.last_run
+    return np.array(run.best_input if optimizer.parameterization is None else run.returned)
 
 
 def returned_images(optimizer, batch):

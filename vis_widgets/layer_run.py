@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from vis_widgets.core import ActivationMaximization, LPNorm, Optimizer, TotalVariation
 from vis_widgets.core.callbacks import OptimizerCallback
-from vis_widgets.display import returned_images
+from vis_widgets.display import result_input, returned_images
 from vis_widgets.frames import Frame, RenderThread
 
 MEMORY_BUDGET = 2**30  # bytes per step: 1 GiB
@@ -236,7 +236,7 @@ class GridFeed(OptimizerCallback):
         if renderer is None:
             return
         done = self.optimizer.iterations
-        best = self.optimizer.best_input
+        best = result_input(self.optimizer)
         renderer.finish(Frame(max(done - 1, 0), time.perf_counter(), best, False, True), 60)
         if renderer.error is not None:
             raise renderer.error

@@ -20,7 +20,8 @@ from traitlets import Enum, link
 from vis_widgets.controls import button
 from vis_widgets.core.input_modifiers import Jitter
 from vis_widgets.core.utils import get_num_filters, upscale
-from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, shown
+from vis_widgets.core.visualization.activation_maximization import is_softmax
+from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, result_input, shown
 from vis_widgets.layer_run import (
     MEMORY_BUDGET,
     GridFeed,
@@ -30,7 +31,6 @@ from vis_widgets.layer_run import (
     resolve_layer,
     split,
 )
-from vis_widgets.presets import is_softmax
 from vis_widgets.progress import ProgressView, RunProgress
 from vis_widgets.render import encode_png, placeholder_png
 from vis_widgets.runner import Runner, StopMonitor
@@ -266,8 +266,9 @@ class LayerBrowser(RunProgress):
                     callbacks=[StopMonitor(self._stop), feed, *self.callbacks],
                     verbose=False,
                 )
+                result = result_input(opt)
                 for k, f in enumerate(chunk):
-                    self.results[f] = opt.best_input[k : k + 1].copy()
+                    self.results[f] = result[k : k + 1].copy()
                 done += 1
             stopped = done < len(chunks) or self._stop.is_set()
             formed = len(self.results)

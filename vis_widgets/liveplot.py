@@ -22,7 +22,14 @@ from traitlets import Any, Bool, Bytes, Enum, Instance, Unicode
 
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.curves import CurvePanels, values_html
-from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, returned_images, shown
+from vis_widgets.display import (
+    DISPLAY_MODES,
+    STRETCHED,
+    Returned,
+    result_input,
+    returned_images,
+    shown,
+)
 from vis_widgets.export import write_gif
 from vis_widgets.frames import Frame, InlineRenderer, RenderThread
 from vis_widgets.progress import RunProgress
@@ -214,7 +221,7 @@ class LivePlot(RunProgress, OptimizerCallback):
             return
         done = len(self.series.iterations)
         now = time.perf_counter()
-        last = self.optimizer.best_input  # the run's result, what minimize returns
+        last = result_input(self.optimizer)  # the run's result, what minimize returns
         finals = (
             Frame(max(done - 1, 0), now, last, False, True),
             Frame(done, now, None, True, True),

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from vis_widgets.core.callbacks import OptimizerCallback
-from vis_widgets.display import as_returned, returned_images
+from vis_widgets.display import result_input, returned_images
 from vis_widgets.runs import RunRecord
 
 
@@ -76,33 +76,36 @@ class RunRecorder(OptimizerCallback):
         self._started = time.perf_counter()
 
     def on_end(self):
-        """Builds `record` from the plan, the settings and the optimizer's final state."""
-        opt, plan = self.optimizer, self.plan
+        """Builds `record` from the plan, the settings and the run's `Optimizer.last_run`."""
+        opt, plan, run = self.optimizer, self.plan, self.optimizer.last_run
         seconds = time.perf_counter() - self._started if self._started is not None else 0.0
-        best = np.array(opt.best_input if opt.best_input is not None else plan.seed)
-        last = np.array(opt.last_input if opt.last_input is not None else plan.seed)
-        overall = opt.per_sample_overall_loss
-        image = as_returned(opt, best)
         frames = self.frames_from.frames if self.frames_from is not None else []
+        state = result_input(opt)
         self.record = RunRecord(
             number=plan.number,
             kind=plan.kind,
-            image=image[0] if len(image) == 1 else image,
-            returned=returned_images(opt, best),
+            image=np.array(run.returned[0] if len(run.returned) == 1 else run.returned),
+            returned=returned_images(opt, state),
             weights=self.settings.weights,
             max_iter=plan.max_iter,
             jitter=self.settings.jitter,
-            iterations=opt.iterations,
-            stopped=opt.iterations < plan.max_iter,
-            named_losses={k: float(np.mean(v)) for k, v in opt.per_sample_losses.items()},
-            raw_losses={k: float(np.mean(v)) for k, v in opt.per_sample_raw_losses.items()},
-            overall_loss=float(np.mean(overall)) if overall is not None else float("nan"),
+            iterations=run.iterations,
+            stopped=run.stopped,
+            named_losses={k: float(np.mean(v)) for k, v in run.losses.items()},
+            raw_losses={k: float(np.mean(v)) for k, v in run.raw_losses.items()},
+            overall_loss=_mean(run.overall_loss),
             seconds=seconds,
             seed=np.array(plan.seed),
-            last_input=last,
-            best_input=best,
+            last_input=np.array(run.last_input),
+            best_input=np.array(run.best_input),
+            result_input=state,
             frames=list(frames),
-            warnings=list(opt.run_warnings),
+            warnings=list(run.warnings),
             labels=plan.labels,
             sweep=plan.sweep,
+            recipe=getattr(self.settings, "recipe", ""),
         )
+
+
+def _mean(values):
+    return float(np.mean(values)) if values is not None else float("nan")

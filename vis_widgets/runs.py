@@ -26,6 +26,7 @@ class RunRecord:
     Attributes:
         number: the run's 1-based number in this dashboard.
         kind: `"run"`, `"continue"` or `"sweep"`.
+        recipe: the recipe's name (empty for a dashboard over an optimizer).
         image: the result of `minimize`: the best input as returned
             (`(N, ...)` for a sweep).
         returned: the same images laid out for display (a `Returned`).
@@ -42,7 +43,10 @@ class RunRecord:
         seconds: the wall-clock duration.
         seed: the raw seed input (batch axis kept).
         last_input: the raw input after the last iteration (batch axis kept).
-        best_input: the raw best input (batch axis kept).
+        best_input: the best input (batch axis kept), `Optimizer.best_input`.
+        result_input: the input state of the result (`image` before
+            `as_returned`): the best input on keras-vis's path, the returned
+            image on the parameterized one. Continue and restore start from it.
         frames: the images rendered live, as returned: `(iteration, images)`.
         warnings: the engine's warnings of the run (`Optimizer.run_warnings`),
             e.g. a loss that became NaN.
@@ -73,10 +77,12 @@ class RunRecord:
     seed: np.ndarray = dataclasses.field(repr=False)
     last_input: np.ndarray = dataclasses.field(repr=False)
     best_input: np.ndarray = dataclasses.field(repr=False)
+    result_input: np.ndarray = dataclasses.field(repr=False)
     frames: list = dataclasses.field(default_factory=list, repr=False)
     warnings: list = dataclasses.field(default_factory=list)
     labels: list = None
     sweep: tuple = None
+    recipe: str = ""
 
     def facts(self):
         """One line: number, kind, iterations and the final overall loss."""

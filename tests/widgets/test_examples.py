@@ -15,11 +15,10 @@ import tensorflow as tf
 from widgetkit import WAIT
 
 import vis_widgets
-from vis_widgets.core import Jitter, Optimizer
+from vis_widgets.core import Jitter, Optimizer, keras_vis_losses
 from vis_widgets.dashboard import Dashboard
 from vis_widgets.demo import load_demo_model
 from vis_widgets.liveplot import LivePlot
-from vis_widgets.presets import keras_vis_losses
 
 MODULES = sorted(
     f"vis_widgets.{m.name}"
