@@ -148,6 +148,7 @@ class ControlPanel:
         state: the `DashboardState`.
         runner: the `Runner` (its `running` trait enables the buttons).
         progress: the widget shown under the buttons (the progress view).
+        header: a widget shown first (the recipe choice), or None.
 
     Attributes:
         weight_sliders: `{loss key: FloatSlider}` (class `vw-weight`), the
@@ -166,7 +167,7 @@ class ControlPanel:
         ```
     """
 
-    def __init__(self, state, runner, progress):
+    def __init__(self, state, runner, progress, header=None):
         self.weight_sliders, self.weight_texts, rows = {}, {}, []
         for key, trait in zip(state.loss_keys, state.weight_traits):
             row, self.weight_sliders[key], self.weight_texts[key] = weight_row(state, trait, key)
@@ -186,7 +187,8 @@ class ControlPanel:
         self.status.add_class("vw-status")
         dlink((state, "status"), (self.status, "value"), transform=_status_html)
         buttons = [self.run_button, self.stop_button, self.continue_button, self.reset_button]
-        column = [*rows, self.max_iter_slider, self.jitter_slider, widgets.HBox(buttons)]
+        column = [] if header is None else [header]
+        column += [*rows, self.max_iter_slider, self.jitter_slider, widgets.HBox(buttons)]
         column += [progress, self.status]
         self.widget = widgets.VBox(column, layout=widgets.Layout(width="450px"))
 

@@ -21,14 +21,15 @@ import numpy as np
 from traitlets import TraitError, dlink, link
 
 from vis_widgets.controls import ControlPanel
-from vis_widgets.core import grad_modifiers, keras_vis_losses
+from vis_widgets.core import get_recipe, grad_modifiers
 from vis_widgets.core.callbacks import OptimizerCallback
-from vis_widgets.core.input_modifiers import Jitter
+from vis_widgets.core.input_modifiers import InputModifier, Jitter
 from vis_widgets.core.optimizer import Optimizer
 from vis_widgets.display import DISPLAY_MODES, returned_images
 from vis_widgets.export import ExportPanel, png_bytes, run_gif_bytes, write_bytes
 from vis_widgets.live_view import LiveView
 from vis_widgets.liveplot import LivePlot
+from vis_widgets.recipe_panel import RecipeBook, RecipePanel, image_size, transforms_of
 from vis_widgets.recorder import RunPlan, RunRecorder
 from vis_widgets.runner import Runner, StopMonitor
 from vis_widgets.runs import RunGallery, RunRecord
@@ -80,6 +81,8 @@ class Dashboard:
             `curve_fps`, `keep_frames`, `threaded`).
         keep_runs: how many finished runs are kept and shown.
         display: `"stretched"` or `"as returned"`, the initial display setting.
+        input_modifiers: more `InputModifier`s for every run, after the
+            dashboard's `Jitter` (e.g. a recipe's transforms).
 
     Attributes:
         widget: the root `VBox` (CSS class `vw-dashboard`).
@@ -93,7 +96,10 @@ class Dashboard:
         controls: the `ControlPanel`; its `weight_sliders`, `weight_texts`,
             `max_iter_slider`, `jitter_slider` and buttons are attributes of
             the dashboard too.
-        jitter_modifier: the `Jitter` every run uses.
+        jitter_modifier: the `Jitter` every run uses; `input_modifiers` the
+            other modifiers (a recipe's transforms).
+        recipe_panel: the recipe choice and its live sliders (`vw-recipe`,
+            `vw-recipe-controls`) of a `from_model` dashboard, else None.
         gallery, sweep_panel, export_panel: the tabs' panels; `layers` is
             the `LayerBrowser` of a `from_model` dashboard, else None.
         errors: the `Output` showing errors and the engine's warnings.
@@ -119,6 +125,7 @@ class Dashboard:
         live_options=None,
         keep_runs=10,
         display="stretched",
+        input_modifiers=None,
     ):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
@@ -137,6 +144,10 @@ class Dashboard:
                 f"`display` must be one of {list(DISPLAY_MODES)}. Received: display={display!r}"
             )
         grad_modifiers.get(grad_modifier)  # an unknown name fails here, not at the first Run
+        self.input_modifiers = list(input_modifiers or [])
+        for m in self.input_modifiers:
+            if not isinstance(m, InputModifier):
+                raise TypeError(f"Each input modifier must be an InputModifier. Received: {m!r}")
         self.optimizer = optimizer
         self.grad_modifier = grad_modifier
         self.callbacks = callbacks
@@ -154,6 +165,8 @@ class Dashboard:
         self._closed = False
         self.last_error = None
         self.layers = None
+        self.recipe_panel = None
+        self._recipes = None
         self._seed = optimizer.make_seed(seed_input, samples=1)
         self._build()
         self.state.current = self._seed
@@ -166,44 +179,65 @@ class Dashboard:
         layer,
         filter_indices=None,
         input_range=(0, 255),
-        act_max_weight=1.0,
-        lp_norm_weight=10.0,
-        tv_weight=10.0,
+        recipe="keras-vis",
+        act_max_weight=None,
+        lp_norm_weight=None,
+        tv_weight=None,
         pre_activation=None,
         layers_tab=True,
         **kwargs,
     ):
-        """Builds keras-vis's three losses for one layer's filters and their dashboard.
+        """Builds a recipe for one layer's filters and its dashboard, with a recipe choice.
 
-        The dashboard then also has a Layers tab (a `LayerBrowser` of the
-        model, on the same layer) whose cells open a dashboard of their own.
+        The engine's `build_recipe` makes the optimizer and the modifiers of
+        the recipe (`"keras-vis"`, `"robust pixel"` or `"fourier"`, see
+        `vis_widgets.core.RECIPES`); its losses are always keras-vis's
+        three, so every recipe has the same weight sliders. The dashboard
+        shows a recipe choice with the chosen recipe's live sliders, and a
+        Layers tab (a `LayerBrowser` of the model, on the same layer) whose
+        cells open a dashboard of their own.
 
         Args:
             model: a single-input Keras model.
             layer: the layer, its name, or its index in `model.layers`.
             filter_indices: an int, a list of ints, or None.
             input_range: the input's `(min, max)`.
-            act_max_weight: the activation loss's initial weight.
-            lp_norm_weight: the L-6 norm's initial weight.
-            tv_weight: the total variation's initial weight.
+            recipe: the first recipe's name (or a `Recipe`).
+            act_max_weight: the activation loss's initial weight (None: the
+                recipe's).
+            lp_norm_weight: the L-6 norm's initial weight (None: the recipe's).
+            tv_weight: the total variation's initial weight (None: the recipe's).
             pre_activation: maximize the values before the layer's
                 activation; None: True for a softmax layer (the usual trap).
             layers_tab: add the Layers tab.
-            **kwargs: more `Dashboard` arguments (`max_iter`, `jitter`, ...).
+            **kwargs: more `Dashboard` arguments (`max_iter` and `jitter`
+                default to the recipe's).
 
         Returns:
-            A `Dashboard` (the losses are `core.keras_vis_losses`).
+            A `Dashboard`.
 
         Example:
             ```python
-            dash = Dashboard.from_model(model, "predictions", 3, input_range=(0.0, 1.0))
+            dash = Dashboard.from_model(model, "predictions", 3, input_range=(0, 255))
+            fourier = Dashboard.from_model(model, "predictions", 3, recipe="fourier")
             ```
         """
-        weights = (act_max_weight, lp_norm_weight, tv_weight)
-        losses = keras_vis_losses(model, layer, filter_indices, *weights, pre_activation)
-        dash = cls(Optimizer(model.inputs[0], losses, input_range=input_range), **kwargs)
+        weights = {
+            "act_max_weight": act_max_weight,
+            "lp_norm_weight": lp_norm_weight,
+            "tv_weight": tv_weight,
+        }
+        overrides = {k: v for k, v in weights.items() if v is not None}
+        overrides.update({k: kwargs[k] for k in ("max_iter", "jitter") if k in kwargs})
+        book = RecipeBook(model, layer, filter_indices, input_range, pre_activation)
+        prepared = book.prepare(recipe, **overrides)
+        kwargs.setdefault("max_iter", prepared.max_iter)
+        kwargs.setdefault("jitter", prepared.recipe.jitter)
+        dash = cls(prepared.optimizer, input_modifiers=transforms_of(prepared), **kwargs)
+        dash._adopt_recipes(book, prepared)
         if layers_tab:
-            dash._add_layers_tab(model, losses[0][0].layer, weights, pre_activation)
+            first_layer = prepared.optimizer.losses[0].layer
+            dash._add_layers_tab(model, first_layer, prepared.recipe, pre_activation)
         return dash
 
     def _build(self):
@@ -254,15 +288,81 @@ class Dashboard:
         self.widget.add_class("vw-dashboard")
         self.widget.observe(self._widget_closed, names="comm")
 
-    def _add_layers_tab(self, model, layer, weights, pre_activation):
+    def _adopt_recipes(self, book, prepared):
+        """Shows the recipe choice; the state's `recipe` switches what runs (between runs)."""
+        self._recipes = book
+        self.recipe_panel = RecipePanel(prepared.recipe.name)
+        self.state.recipe = prepared.recipe.name
+        link((self.state, "recipe"), (self.recipe_panel.choice, "value"))
+        dlink((self.runner, "running"), (self.recipe_panel.choice, "disabled"))
+        column = self.controls.widget
+        column.children = (self.recipe_panel.widget, *column.children)
+        self._show_recipe(prepared)
+        self.state.observe(self._recipe_changed, names="recipe")
+
+    def _show_recipe(self, prepared):
+        self.recipe_panel.show(
+            prepared.optimizer, self.input_modifiers, image_size(self._recipes.model)
+        )
+        controls = self.recipe_panel.controls.state
+        controls.observe(lambda _: self.export_panel.refresh_code())
+        self.export_panel.refresh_code()
+
+    def _recipe_changed(self, change):
+        if self.runner.running:  # the dropdown is disabled then; the API is refused
+            self.state.recipe = change["old"]
+            return
+        prepared = self._recipes.prepare(change["new"])
+        recipe = prepared.recipe
+        self.optimizer = prepared.optimizer
+        self.input_modifiers = transforms_of(prepared)
+        self._binding.rebind(prepared.optimizer)
+        with self.state.hold_trait_notifications():
+            for key, weight in zip(
+                self.state.loss_keys,
+                (recipe.act_max_weight, recipe.lp_norm_weight, recipe.tv_weight),
+            ):
+                self.state.set_weight(key, weight)
+            self.state.max_iter = prepared.max_iter
+            self.state.jitter = recipe.jitter
+        self._show_recipe(prepared)
+        self._seed = prepared.optimizer.make_seed(samples=1)
+        self._set_current(self._seed)
+        self.state.status = f"Recipe {recipe.name}: its settings and a new seed."
+
+    def set_recipe(self, name):
+        """Switches to another recipe (`"keras-vis"`, `"robust pixel"`, `"fourier"`).
+
+        The recipe's weights, `max_iter` and jitter replace the current ones
+        and a new seed is drawn for it; the runs so far stay (restoring one
+        switches back to its recipe).
+
+        Returns:
+            True if it switched (or is that recipe), False while a run goes.
+
+        Raises:
+            ValueError: for a dashboard not made by `from_model`, or an
+                unknown recipe.
+        """
+        if self._recipes is None:
+            raise ValueError(
+                "Only a dashboard made by `Dashboard.from_model` can switch recipes: it knows "
+                "the model, layer and filters to build one for."
+            )
+        recipe = get_recipe(name)
+        if self.runner.running:
+            return False
+        self.state.recipe = recipe.name
+        return True
+
+    def _add_layers_tab(self, model, layer, recipe, pre_activation):
         from vis_widgets.layers import LayerBrowser  # the browser builds dashboards itself
 
         self.layers = LayerBrowser(
             model,
             layer=layer,
             input_range=self.optimizer.input_range,
-            max_iter=self.state.max_iter,
-            weights=weights,
+            recipe=recipe,
             jitter=self.state.jitter,
             pre_activation=pre_activation,
             settings=self.state,
@@ -399,6 +499,8 @@ class Dashboard:
         """
         if not isinstance(record, RunRecord):
             record = self.gallery.find(record)
+        if record.recipe and record.recipe != self.state.recipe and not self.runner.running:
+            self.state.recipe = record.recipe  # first: a recipe brings its own settings
         for key, weight in record.weights.items():
             self.state.set_weight(key, weight)
         self.state.max_iter = record.max_iter
@@ -421,6 +523,8 @@ class Dashboard:
             self.state.max_iter,
             self.state.jitter,
             self.grad_modifier,
+            self.input_modifiers,
+            self.state.recipe,
         )
 
     def png_bytes(self, record=None, min_size=256):
@@ -510,7 +614,7 @@ class Dashboard:
                 self.optimizer.minimize(
                     plan.seed,
                     max_iter=plan.max_iter,
-                    input_modifiers=[self.jitter_modifier],
+                    input_modifiers=[self.jitter_modifier, *self.input_modifiers],
                     grad_modifier=self.grad_modifier,
                     callbacks=callbacks,
                     verbose=False,

@@ -21,6 +21,7 @@ filters with room for 32 run as two chunks of 20: one traced shape, not
 two).
 """
 
+import dataclasses
 import math
 import numbers
 import time
@@ -29,8 +30,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vis_widgets.core import ActivationMaximization, LPNorm, Optimizer, TotalVariation
+from vis_widgets.core import (
+    ActivationMaximization,
+    LPNorm,
+    Optimizer,
+    TotalVariation,
+    build_recipe,
+)
 from vis_widgets.core.callbacks import OptimizerCallback
+from vis_widgets.core.visualization.activation_maximization import is_softmax
 from vis_widgets.display import result_input, returned_images
 from vis_widgets.frames import Frame, RenderThread
 
@@ -174,21 +182,71 @@ def split(filters, chunk):
     return [filters[k : k + size] for k in range(0, len(filters), size)]
 
 
-def layer_optimizer(model, layer, input_range, weights, pre_activation):
-    """Returns `(optimizer, loss)`: keras-vis's three losses with a `PerSampleFilters` activation.
+@dataclasses.dataclass(frozen=True)
+class LayerRecipe:
+    """A recipe built for a layer's filters: one sample per filter.
+
+    Attributes:
+        optimizer: the `Optimizer` (its activation loss is `loss`).
+        loss: the `PerSampleFilters` loss; `assign` the filters per chunk.
+        input_modifiers: the recipe's modifiers (a `Jitter`, transforms).
+        max_iter: the recipe's iterations.
+        recipe: the `Recipe` (overrides applied).
+    """
+
+    optimizer: Optimizer
+    loss: PerSampleFilters
+    input_modifiers: list
+    max_iter: int
+    recipe: object
+
+
+def layer_recipe(model, layer, input_range, recipe="keras-vis", pre_activation=None, **overrides):
+    """Builds a recipe for many filters of a layer: `PerSampleFilters` and the recipe's settings.
+
+    The engine's `build_recipe` decides the parameterization, the learning
+    rate, the modifiers and the weights; the activation loss is replaced by
+    one that gives each sample its own filter.
 
     Args:
         model: a single-input Keras model.
         layer: the target layer (an object).
         input_range: the input's `(min, max)`.
-        weights: `(activation, L-6 norm, total variation)` weights.
-        pre_activation: maximize the values before the layer's activation.
+        recipe: a recipe name of `vis_widgets.core.RECIPES` (or a `Recipe`).
+        pre_activation: maximize the values before the layer's activation;
+            None: True for a softmax layer.
+        **overrides: `Recipe` fields (weights, `jitter`, `max_iter`, ...).
+
+    Returns:
+        A `LayerRecipe`.
+
+    Example:
+        ```python
+        built = layer_recipe(model, model.get_layer("conv2"), (0, 255), "fourier")
+        built.loss.assign([0, 1, 2])
+        seed = built.optimizer.make_seed(samples=3)
+        built.optimizer.minimize(seed, max_iter=20, input_modifiers=built.input_modifiers)
+        ```
     """
+    pre = is_softmax(layer) if pre_activation is None else bool(pre_activation)
+    prepared = build_recipe(model, layer, 0, recipe, input_range, pre_activation=pre, **overrides)
+    settings = prepared.recipe
+    source = prepared.optimizer.parameterization
     x = model.inputs[0]
-    loss = PerSampleFilters(layer, pre_activation)
-    act, lp, tv = weights
-    losses = [(loss, act), (LPNorm(x), lp), (TotalVariation(x), tv)]
-    return Optimizer(x, losses, input_range=input_range), loss
+    loss = PerSampleFilters(layer, pre)
+    losses = [
+        (loss, settings.act_max_weight),
+        (LPNorm(x), settings.lp_norm_weight),
+        (TotalVariation(x), settings.tv_weight),
+    ]
+    optimizer = Optimizer(
+        x,
+        losses,
+        input_range=input_range,
+        parameterization=None if source is None else type(source)(**source.get_config()),
+        learning_rate=prepared.optimizer.learning_rate,
+    )
+    return LayerRecipe(optimizer, loss, prepared.input_modifiers, prepared.max_iter, settings)
 
 
 class GridFeed(OptimizerCallback):

@@ -10,24 +10,24 @@ opens that filter in a `Dashboard` below the grid, starting from the same
 seed, with the cell's result as its current image (Continue refines it).
 """
 
+import dataclasses
 import threading
 import time
 
 import ipywidgets as widgets
 import numpy as np
-from traitlets import Enum, link
+from traitlets import Enum, dlink, link
 
 from vis_widgets.controls import button
-from vis_widgets.core.input_modifiers import Jitter
+from vis_widgets.core import RECIPES, get_recipe
 from vis_widgets.core.utils import get_num_filters, upscale
-from vis_widgets.core.visualization.activation_maximization import is_softmax
 from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, result_input, shown
 from vis_widgets.layer_run import (
     MEMORY_BUDGET,
     GridFeed,
     chunk_size,
     filter_layers,
-    layer_optimizer,
+    layer_recipe,
     resolve_layer,
     split,
 )
@@ -49,10 +49,13 @@ class LayerBrowser(RunProgress):
         input_range: the input's `(min, max)`.
         filters: the filters to start with, `(first, last)` inclusive;
             default: the first 32 (or all, when fewer).
-        max_iter: the iterations of each filter.
-        weights: `(activation, L-6 norm, total variation)` loss weights,
-            keras-vis's three losses.
-        jitter: the jitter fraction of every run.
+        recipe: the recipe (`"keras-vis"`, `"robust pixel"`, `"fourier"`,
+            see `vis_widgets.core.RECIPES`); the browser's `vw-layer-recipe`
+            choice changes it.
+        max_iter: the iterations of each filter (None: the recipe's).
+        weights: `(activation, L-6 norm, total variation)` loss weights for
+            the first recipe (None, or a None entry: the recipe's).
+        jitter: the first recipe's jitter fraction (None: the recipe's).
         pre_activation: maximize the values before the layer's activation;
             None: True for a softmax layer.
         chunk: the most filters per batch; None: by the memory rule of
@@ -88,9 +91,10 @@ class LayerBrowser(RunProgress):
         layer=None,
         input_range=(0, 255),
         filters=None,
-        max_iter=200,
-        weights=(1.0, 10.0, 10.0),
-        jitter=0.05,
+        recipe="keras-vis",
+        max_iter=None,
+        weights=None,
+        jitter=None,
         pre_activation=None,
         chunk=None,
         settings=None,
@@ -102,8 +106,12 @@ class LayerBrowser(RunProgress):
             raise ValueError(f"Model '{model.name}' has no layer with filters to browse.")
         self.model = model
         self.input_range = input_range
-        self.weights = tuple(float(w) for w in weights)
-        self.jitter = jitter
+        first = get_recipe(recipe)
+        names_of = ("act_max_weight", "lp_norm_weight", "tv_weight")
+        overrides = {k: float(w) for k, w in zip(names_of, weights or ()) if w is not None}
+        if jitter is not None:
+            overrides["jitter"] = jitter
+        self._first = dataclasses.replace(first, **overrides)  # overrides: this recipe's only
         self.pre_activation = pre_activation
         self.chunk = chunk
         self.callbacks = list(callbacks or [])
@@ -117,25 +125,33 @@ class LayerBrowser(RunProgress):
         self._draw_lock = threading.Lock()
         self._stop = threading.Event()
         self._dashboard_link = None
+        self._seeds = {}  # recipe name -> the seed its filters start from
         self._seed = None
         layer = resolve_layer(model, layer if layer is not None else names[-1])
-        self._build(names, layer.name, filters, max_iter)
+        self._build(names, layer.name, filters, first.name)
+        if max_iter is not None:
+            self.max_iter_slider.value = max_iter
         if settings is not None:
             link((settings, "display"), (self, "display"))
         self.observe(lambda _: self._redraw(), names="display")
 
     # ------------------------------------------------------------------ widgets
-    def _build(self, names, layer_name, filters, max_iter):
+    def _build(self, names, layer_name, filters, recipe):
         self.layer_select = widgets.Dropdown(options=names, value=layer_name, description="layer")
         self.layer_select.add_class("vw-layer-select")
         self.filter_range = widgets.IntRangeSlider(description="filters", min=0, max=1)
         self.filter_range.add_class("vw-layer-filters")
         self._layer_changed(None, filters)
         self.layer_select.observe(self._layer_changed, names="value")
-        self.max_iter_slider = widgets.IntSlider(
-            value=max_iter, min=1, max=max(2000, max_iter), description="max_iter"
+        self.recipe_select = widgets.Dropdown(
+            options=list(RECIPES), value=recipe, description="recipe"
         )
+        self.recipe_select.add_class("vw-layer-recipe")
+        self.max_iter_slider = widgets.IntSlider(min=1, max=2000, description="max_iter")
         self.max_iter_slider.add_class("vw-layer-max-iter")
+        self._recipe_changed(None)
+        self.recipe_select.observe(self._recipe_changed, names="value")
+        dlink((self.runner, "running"), (self.recipe_select, "disabled"))
         self.run_button = button("Run", "vw-layer-run", "Run the filters", "success", "play")
         self.stop_button = button("Stop", "vw-layer-stop", "Keep what formed", "danger", "stop")
         self.run_button.on_click(lambda _: self.run())
@@ -164,6 +180,7 @@ class LayerBrowser(RunProgress):
         controls = [
             help_text,
             widgets.HBox([self.layer_select, self.filter_range]),
+            widgets.HBox([self.recipe_select]),
             widgets.HBox([self.max_iter_slider, self.run_button, self.stop_button]),
             widgets.HBox([self.display_toggle, self.progress.widget]),
             self.status,
@@ -185,6 +202,21 @@ class LayerBrowser(RunProgress):
         self.filter_range.max = max(1, count - 1)
         self.filter_range.value = (first, last)
 
+    def _recipe_changed(self, change):
+        name = self.recipe_select.value
+        max_iter = self._recipe(name).max_iter
+        self.max_iter_slider.max = max(self.max_iter_slider.max, max_iter)
+        self.max_iter_slider.value = max_iter
+
+    def _recipe(self, name):
+        """The browser's `Recipe` of a name (the first one with its overrides)."""
+        return self._first if name == self._first.name else get_recipe(name)
+
+    @property
+    def recipe(self):
+        """The chosen recipe's name."""
+        return self.recipe_select.value
+
     def _running_changed(self, change):
         running = self.runner.running
         self.run_button.disabled = running
@@ -197,7 +229,7 @@ class LayerBrowser(RunProgress):
 
     @property
     def seed(self):
-        """The raw seed `(1, ...)` every filter starts from (drawn at the first run), or None."""
+        """The seed `(1, ...)` the latest run's filters started from, or None before a run."""
         return None if self._seed is None else self._seed.copy()
 
     # ------------------------------------------------------------------ runs
@@ -211,7 +243,7 @@ class LayerBrowser(RunProgress):
             first, last = self.filter_range.value
             filters = list(range(first, last + 1))
         filters = [int(f) for f in filters]
-        layer, max_iter = self.layer, self.max_iter_slider.value
+        layer, max_iter, recipe = self.layer, self.max_iter_slider.value, self.recipe
         size = self.chunk or chunk_size(self.model, layer, len(filters), MEMORY_BUDGET)
         chunks = split(filters, size)
 
@@ -228,7 +260,8 @@ class LayerBrowser(RunProgress):
                 f"batch{'es' if len(chunks) > 1 else ''} of up to {size}…</small>"
             )
 
-        return self.runner.start(lambda: self._job(layer, chunks, max_iter), prepare=prepare)
+        job = lambda: self._job(layer, recipe, chunks, max_iter)  # noqa: E731
+        return self.runner.start(job, prepare=prepare)
 
     def stop(self):
         """Ends the running chunk after its current iteration and skips the rest."""
@@ -238,31 +271,32 @@ class LayerBrowser(RunProgress):
         """Waits for the run to finish; returns True if idle, False on timeout."""
         return self.runner.wait(timeout)
 
-    def _optimizer(self, layer):
-        if layer.name not in self._optimizers:
-            pre = is_softmax(layer) if self.pre_activation is None else self.pre_activation
-            self._optimizers[layer.name] = layer_optimizer(
-                self.model, layer, self.input_range, self.weights, pre
+    def _built(self, layer, recipe):
+        key = (layer.name, recipe)
+        if key not in self._optimizers:
+            self._optimizers[key] = layer_recipe(
+                self.model, layer, self.input_range, self._recipe(recipe), self.pre_activation
             )
-        return self._optimizers[layer.name]
+        return self._optimizers[key]
 
-    def _job(self, layer, chunks, max_iter):
+    def _job(self, layer, recipe, chunks, max_iter):
         started = time.perf_counter()
         done = 0  # chunks run to their end (or stopped)
         try:
-            opt, loss = self._optimizer(layer)
-            if self._seed is None:
-                self._seed = opt.make_seed()
-            jitter = Jitter(self.jitter, data_format=opt.data_format)
+            built = self._built(layer, recipe)
+            opt = built.optimizer
+            if recipe not in self._seeds:
+                self._seeds[recipe] = opt.make_seed(samples=1)
+            self._seed = self._seeds[recipe]
             for index, chunk in enumerate(chunks):
                 if self._stop.is_set():
                     break
-                loss.assign(chunk)
+                built.loss.assign(chunk)
                 feed = GridFeed(self.draw_cells, self, chunk, index * max_iter, started)
                 opt.minimize(
                     np.repeat(self._seed, len(chunk), axis=0),
                     max_iter=max_iter,
-                    input_modifiers=[jitter],
+                    input_modifiers=built.input_modifiers,
                     callbacks=[StopMonitor(self._stop), feed, *self.callbacks],
                     verbose=False,
                 )
@@ -274,7 +308,7 @@ class LayerBrowser(RunProgress):
             formed = len(self.results)
             self.status.value = (
                 f"<small>{'Stopped' if stopped else 'Done'}: {formed} of "
-                f"{sum(map(len, chunks))} filters of {layer.name} formed in "
+                f"{sum(map(len, chunks))} filters of {layer.name} ({recipe}) formed in "
                 f"{time.perf_counter() - started:.1f} s; a cell's button opens it.</small>"
             )
         except Exception as err:
@@ -330,32 +364,29 @@ class LayerBrowser(RunProgress):
     def open(self, f):
         """Opens filter `f` of the selected layer in a `Dashboard` below the grid.
 
-        The dashboard has the browser's weights, jitter and `max_iter`, starts
-        from the browser's seed, and shows the filter's result (when formed)
-        as its current image. It replaces the dashboard opened before.
+        The dashboard has the browser's recipe (weights and jitter included)
+        and `max_iter`, starts from the seed the browser's filters started
+        from, and shows the filter's result (when formed) as its current
+        image. It replaces the dashboard opened before.
 
         Returns:
             The `Dashboard`.
         """
         from vis_widgets.dashboard import Dashboard
 
-        layer = self.layer
+        layer, recipe = self.layer, self._recipe(self.recipe)
         if self.dashboard is not None:
             self._dashboard_link.unlink()
             self.dashboard.close()
-        act, lp, tv = self.weights
         dash = Dashboard.from_model(
             self.model,
             layer,
             int(f),
             input_range=self.input_range,
-            act_max_weight=act,
-            lp_norm_weight=lp,
-            tv_weight=tv,
+            recipe=recipe,
             pre_activation=self.pre_activation,
             max_iter=self.max_iter_slider.value,
-            jitter=self.jitter,
-            seed_input=self._seed,
+            seed_input=self._seeds.get(recipe.name),
             display=self.display,
             layers_tab=False,
         )

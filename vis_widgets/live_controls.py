@@ -68,7 +68,8 @@ class LiveControls:
     def __init__(self, controls):
         self.controls = {c.name: c for c in controls}
         names = {c.name: Float(float(c.get())).tag(control=c) for c in controls}
-        names["_validate"] = validate(*self.controls)(_check_range)
+        if controls:
+            names["_validate"] = validate(*self.controls)(_check_range)
         self.state = type("LiveControlState", (HasTraits,), names)()
         self.sliders = {}
         for control in controls:

@@ -1,8 +1,11 @@
-"""The losses of a dashboard as a ready-to-paste Python snippet.
+"""What a dashboard runs, as a ready-to-paste Python snippet.
 
-The snippet is rebuilt from each loss's class and `get_config()`: layers are
-referenced as `model.get_layer("name")` and the input as `model.inputs[0]`,
-so it runs in any notebook where `model` is the same model.
+The snippet is rebuilt from each object's class and `get_config()` (the
+losses, the parameterization, the input modifiers): layers are referenced
+as `model.get_layer("name")` and the input as `model.inputs[0]`, so it runs
+in any notebook where `model` is the same model. Live values (the weights,
+the learning rate, the Fourier decay, the transforms' amounts) are written
+as they are when the snippet is made.
 """
 
 _CORE_MODULE = "vis_widgets.core"
@@ -51,8 +54,28 @@ def loss_expression(loss, input_tensor):
     return f"{type(loss).__name__}({', '.join(args)})"
 
 
-def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
-    """Returns a runnable snippet: imports, the losses list, the optimizer and its run.
+def _value(value):
+    """A config value as it should read in code: floats to 7 significant digits (float32)."""
+    if isinstance(value, float):
+        return float(f"{value:.7g}")
+    if isinstance(value, (tuple, list)):
+        return type(value)(_value(v) for v in value)
+    return value
+
+
+def object_expression(obj):
+    """Returns `ClassName(key=value, ...)` from an object's `get_config()`."""
+    config = obj.get_config()
+    return f"{type(obj).__name__}({', '.join(f'{k}={_value(v)!r}' for k, v in config.items())})"
+
+
+def losses_snippet(
+    optimizer, weights, max_iter, jitter, grad_modifier=None, input_modifiers=(), recipe=""
+):
+    """Returns a runnable snippet: imports, the losses, the optimizer, its modifiers and its run.
+
+    The optimizer's parameterization and learning rate, and the modifiers'
+    current amounts (a recipe's transforms), are written as they are now.
 
     Args:
         optimizer: the `Optimizer` whose losses are exported.
@@ -60,10 +83,13 @@ def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
         max_iter: the `max_iter` to write in the `minimize` call.
         jitter: the jitter fraction to write.
         grad_modifier: the gradient modifier's name, or None.
+        input_modifiers: more modifiers after the `Jitter` (a recipe's
+            transforms), each rebuilt from its `get_config()`.
+        recipe: the recipe's name, for a comment.
 
     Returns:
         Python source that expects a variable `model` and defines `losses`,
-        `opt` and `img`.
+        `opt`, `input_modifiers` and `img`.
 
     Example:
         ```python
@@ -72,13 +98,17 @@ def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
         ```
     """
     names = {"Jitter": _CORE_MODULE, "Optimizer": _CORE_MODULE}
-    for loss in optimizer.losses:
-        names[type(loss).__name__] = _import_path(type(loss))
+    parameterization = optimizer.parameterization
+    for obj in [*optimizer.losses, *input_modifiers, parameterization]:
+        if obj is not None:
+            names[type(obj).__name__] = _import_path(type(obj))
     modules = {}
     for name, module in names.items():
         if module != "__main__":
             modules.setdefault(module, []).append(name)
-    lines = ["# Losses exported from the vis-widgets dashboard."]
+    lines = [
+        "# Exported from the vis-widgets dashboard" + (f" (recipe: {recipe})." if recipe else ".")
+    ]
     lines += [f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(modules.items())]
     lines += ["", "losses = ["]
     for loss, weight in zip(optimizer.losses, weights):
@@ -88,8 +118,14 @@ def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
     if not optimizer.wrt_is_input:
         wrt = _tensor_expression(optimizer.wrt_tensor, optimizer.input_tensor)
         extra += f", wrt_tensor={wrt}"
+    if parameterization is not None:
+        extra += f",\n                parameterization={object_expression(parameterization)}"
+        extra += f", learning_rate={_value(optimizer.learning_rate)!r}"
     input_range = tuple(optimizer.input_range)
     lines.append(f"opt = Optimizer(model.inputs[0], losses, input_range={input_range!r}{extra})")
+    lines.append(f"input_modifiers = [Jitter({float(jitter)!r})]")
+    for modifier in input_modifiers:
+        lines.append(f"input_modifiers.append({object_expression(modifier)})")
     if grad_modifier is None:
         modifier = ""
     elif isinstance(grad_modifier, str):
@@ -101,6 +137,6 @@ def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
         modifier = f", grad_modifier={name}" if name.isidentifier() else ""
     lines.append(
         f"img, grads, wrt_value = opt.minimize(max_iter={int(max_iter)}, "
-        f"input_modifiers=[Jitter({float(jitter)!r})]{modifier}, verbose=False)"
+        f"input_modifiers=input_modifiers{modifier}, verbose=False)"
     )
     return "\n".join(lines) + "\n"

@@ -8,8 +8,9 @@ path and reach the compiled step at its next iteration, without retracing.
 
 Who writes which trait (each has one writer at a time):
 
-- the weights, `max_iter`, `jitter`, `raw_curves`, `display`: the kernel
-  thread (controls and API calls; the run thread only reads them);
+- the weights, `max_iter`, `jitter`, `raw_curves`, `display`, `recipe`:
+  the kernel thread (controls and API calls; the run thread only reads
+  them; the recipe changes only between runs);
 - `current` and `labels`: the kernel thread while no run is going, the run
   thread at the end of its run (the dashboard refuses to change them while
   a run is going);
@@ -62,6 +63,8 @@ class DashboardState(HasTraits):
         labels: the captions of the batch the live view shows, or None.
         iteration: the iterations done by the latest run, as of its latest
             frame.
+        recipe: the name of the recipe that runs (a `Dashboard.from_model`
+            dashboard), or "" (a dashboard over a given optimizer).
         status: the status line's text.
 
     Example:
@@ -79,6 +82,7 @@ class DashboardState(HasTraits):
     current = Any(None)
     labels = Any(None)
     iteration = Int(0)
+    recipe = Unicode("")
     status = Unicode("Ready")
 
     loss_keys = ()
@@ -222,6 +226,12 @@ class EngineBinding:
             state.observe(functools.partial(self._weight_changed, index), names=name)
         jitter.jitter = state.jitter
         state.observe(self._jitter_changed, names="jitter")
+
+    def rebind(self, optimizer):
+        """Drives another optimizer (same loss keys): writes every weight to it from now on."""
+        self.optimizer = optimizer
+        for index, name in enumerate(self.state.weight_traits):
+            optimizer.set_weight(index, getattr(self.state, name))
 
     def _weight_changed(self, index, change):
         if index not in self._held:

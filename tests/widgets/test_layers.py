@@ -70,9 +70,10 @@ def test_each_cell_is_the_single_filter_run_from_the_same_seed(make_browser, tin
     browser = make_browser(layer="conv", filters=(0, 3), max_iter=10, weights=weights)
     assert browser.run() and browser.wait(WAIT)
     for f in (0, 3):
+        act, lp, tv = weights
         dash = Dashboard.from_model(
-            tiny_model, "conv", f, (0.0, 1.0), *weights, max_iter=10, jitter=0.0,
-            seed_input=browser.seed, layers_tab=False,
+            tiny_model, "conv", f, (0.0, 1.0), act_max_weight=act, lp_norm_weight=lp,
+            tv_weight=tv, max_iter=10, jitter=0.0, seed_input=browser.seed, layers_tab=False,
         )  # fmt: skip
         assert dash.run() and dash.wait(WAIT)
         np.testing.assert_allclose(browser.results[f], dash.result.best_input, atol=2e-4)
