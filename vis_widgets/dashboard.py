@@ -167,6 +167,7 @@ class Dashboard:
         self.layers = None
         self.recipe_panel = None
         self._recipes = None
+        self._reverting = False
         self._seed = optimizer.make_seed(seed_input, samples=1)
         self._build()
         self.state.current = self._seed
@@ -309,8 +310,14 @@ class Dashboard:
         self.export_panel.refresh_code()
 
     def _recipe_changed(self, change):
+        if self._reverting:
+            return
         if self.runner.running:  # the dropdown is disabled then; the API is refused
-            self.state.recipe = change["old"]
+            self._reverting = True
+            try:
+                self.state.recipe = change["old"]
+            finally:
+                self._reverting = False
             return
         prepared = self._recipes.prepare(change["new"])
         recipe = prepared.recipe
