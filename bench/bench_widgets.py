@@ -52,7 +52,7 @@ from vis_widgets.core import Jitter, Optimizer, keras_vis_losses
 from vis_widgets.curves import CurvePanels
 from vis_widgets.dashboard import Dashboard
 from vis_widgets.display import returned_images, shown
-from vis_widgets.layer_run import chunk_size, layer_optimizer
+from vis_widgets.layer_run import chunk_size, layer_recipe
 from vis_widgets.liveplot import LivePlot
 from vis_widgets.render import compose_frame, encode_png
 
@@ -203,7 +203,8 @@ def layer_batch(max_iter, fresh):
     keras.utils.set_random_seed(0)
     model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3))
     layer = model.get_layer(LAYER)
-    opt, loss = layer_optimizer(model, layer, (-1.0, 1.0), (1.0, 10.0, 10.0), False)
+    built = layer_recipe(model, layer, (-1.0, 1.0), "keras-vis", pre_activation=False, jitter=0.0)
+    opt, loss = built.optimizer, built.loss
     seed = opt.make_seed()
     batch = np.repeat(seed, FILTERS, axis=0)
     filters = list(range(FILTERS))

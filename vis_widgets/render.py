@@ -108,7 +108,8 @@ def gif_bytes(frames, steps=None, labels=None, duration=80, min_size=160):
         img = Image.fromarray(np.ascontiguousarray(picture), mode="RGB")
         if steps is not None:
             ImageDraw.Draw(img).text((4, 2), f"Step {steps[k]}", fill=(255, 255, 0))
-        pictures.append(img.quantize(colors=256, method=Image.Quantize.MEDIANCUT))
+        # fast octree: ~20x faster than median cut per frame, so a run ends without a wait
+        pictures.append(img.quantize(colors=256, method=Image.Quantize.FASTOCTREE))
     buffer = io.BytesIO()
     pictures[0].save(
         buffer,
