@@ -30,13 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vis_widgets.core import (
-    ActivationMaximization,
-    LPNorm,
-    Optimizer,
-    TotalVariation,
-    build_recipe,
-)
+from vis_widgets.core import ActivationMaximization, Optimizer, build_recipe, keras_vis_losses
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.visualization.activation_maximization import is_softmax
 from vis_widgets.display import result_input, returned_images
@@ -232,15 +226,14 @@ def layer_recipe(model, layer, input_range, recipe="keras-vis", pre_activation=N
     prepared = build_recipe(model, layer, 0, recipe, input_range, pre_activation=pre, **overrides)
     settings = prepared.recipe
     source = prepared.optimizer.parameterization
-    x = model.inputs[0]
     loss = PerSampleFilters(layer, pre)
-    losses = [
-        (loss, settings.act_max_weight),
-        (LPNorm(x), settings.lp_norm_weight),
-        (TotalVariation(x), settings.tv_weight),
-    ]
+    # keras-vis's three losses (core's recipe), the activation one made per sample
+    losses = keras_vis_losses(
+        model, layer, 0, settings.act_max_weight, settings.lp_norm_weight, settings.tv_weight, pre
+    )
+    losses[0] = (loss, settings.act_max_weight)
     optimizer = Optimizer(
-        x,
+        model.inputs[0],
         losses,
         input_range=input_range,
         parameterization=None if source is None else type(source)(**source.get_config()),
