@@ -247,7 +247,7 @@ class GridFeed(OptimizerCallback):
 
     The render thread calls `draw(filters, returned)` with the chunk's
     `Returned` images and updates the progress traits of `progress` (over
-    all chunks). The final frame draws the chunk's result (the best input).
+    all chunks). The final frame draws the chunk's result (what `minimize` returned).
 
     Args:
         draw: called as `draw(chunk, returned)` on the render thread.

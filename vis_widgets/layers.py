@@ -68,7 +68,8 @@ class LayerBrowser(RunProgress):
         iteration, max_iter, seconds, finished: the progress over all chunks
             (traits; the progress view follows them).
         runner: the `Runner` (`runner.running` while a run goes).
-        results: `{filter: raw best input (1, ...)}` of the formed filters.
+        results: `{filter: input state of its result (1, ...)}` of the formed
+            filters (`display.result_input`: what a dashboard continues from).
         seed: the raw seed every filter starts from.
         cells: `{filter: cell VBox (vw-layer-cell)}` of the latest run.
         dashboard: the `Dashboard` the latest opened cell made, or None.

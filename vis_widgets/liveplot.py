@@ -64,7 +64,8 @@ class LivePlot(RunProgress, OptimizerCallback):
     (after the iteration's update, with the jitter undone), shown under the
     `display` setting (contrast-stretched by default, see
     `vis_widgets.display`) and nearest-neighbour upscaled; a batch becomes a
-    labelled grid. The final frame shows the run's result (the best input),
+    labelled grid. The final frame shows the run's result (what `minimize`
+    returns: keras-vis's best input, or the parameterized path's last image),
     so what stays on screen is what you got. The curves are one small panel
     per loss plus the overall loss, each on its own scale.
 
@@ -215,7 +216,7 @@ class LivePlot(RunProgress, OptimizerCallback):
             curves.submit(Frame(i, now, None, True))
 
     def on_end(self):
-        """Renders the final frames (the best input), waits for them, re-raises a render error."""
+        """Renders the final frames (the result), waits for them, re-raises a render error."""
         renderers, self._renderers = self._renderers, None
         if renderers is None:
             return

@@ -27,7 +27,7 @@ class RunRecord:
         number: the run's 1-based number in this dashboard.
         kind: `"run"`, `"continue"` or `"sweep"`.
         recipe: the recipe's name (empty for a dashboard over an optimizer).
-        image: the result of `minimize`: the best input as returned
+        image: the result of `minimize`, as it returned it
             (`(N, ...)` for a sweep).
         returned: the same images laid out for display (a `Returned`).
         weights: `{loss key: weight}` at the end of the run (scalars; a
