@@ -13,6 +13,7 @@ _LAZY = {
     "DashboardState": ".state",
     "LayerBrowser": ".layers",
     "LivePlot": ".liveplot",
+    "ModelDashboard": ".model_dashboard",
     "RunRecord": ".runs",
 }
 

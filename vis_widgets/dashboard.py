@@ -21,7 +21,7 @@ import numpy as np
 from traitlets import TraitError, dlink, link
 
 from vis_widgets.controls import ControlPanel
-from vis_widgets.core import get_recipe, grad_modifiers
+from vis_widgets.core import grad_modifiers
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.input_modifiers import InputModifier, Jitter
 from vis_widgets.core.optimizer import Optimizer
@@ -29,7 +29,6 @@ from vis_widgets.display import DISPLAY_MODES, returned_images
 from vis_widgets.export import ExportPanel, png_bytes, run_gif_bytes, write_bytes
 from vis_widgets.live_view import LiveView
 from vis_widgets.liveplot import LivePlot
-from vis_widgets.recipe_panel import RecipeBook, RecipePanel, image_size, transforms_of
 from vis_widgets.recorder import RunPlan, RunRecorder
 from vis_widgets.runner import Runner, StopMonitor
 from vis_widgets.runs import RunGallery, RunRecord
@@ -166,56 +165,22 @@ class Dashboard:
         self.last_error = None
         self.layers = None
         self.recipe_panel = None
-        self._recipes = None
-        self._reverting = False
         self._seed = optimizer.make_seed(seed_input, samples=1)
         self._build()
         self.state.current = self._seed
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
-    def from_model(
-        cls,
-        model,
-        layer,
-        filter_indices=None,
-        input_range=(0, 255),
-        recipe="keras-vis",
-        act_max_weight=None,
-        lp_norm_weight=None,
-        tv_weight=None,
-        pre_activation=None,
-        layers_tab=True,
-        **kwargs,
-    ):
-        """Builds a recipe for one layer's filters and its dashboard, with a recipe choice.
+    def from_model(cls, model, layer, filter_indices=None, input_range=(0, 255), **kwargs):
+        """Builds a recipe for one layer's filters and its `ModelDashboard`.
 
-        The engine's `build_recipe` makes the optimizer and the modifiers of
-        the recipe (`"keras-vis"`, `"robust pixel"` or `"fourier"`, see
-        `vis_widgets.core.RECIPES`); its losses are always keras-vis's
-        three, so every recipe has the same weight sliders. The dashboard
-        shows a recipe choice with the chosen recipe's live sliders, and a
-        Layers tab (a `LayerBrowser` of the model, on the same layer) whose
-        cells open a dashboard of their own.
-
-        Args:
-            model: a single-input Keras model.
-            layer: the layer, its name, or its index in `model.layers`.
-            filter_indices: an int, a list of ints, or None.
-            input_range: the input's `(min, max)`.
-            recipe: the first recipe's name (or a `Recipe`).
-            act_max_weight: the activation loss's initial weight (None: the
-                recipe's).
-            lp_norm_weight: the L-6 norm's initial weight (None: the recipe's).
-            tv_weight: the total variation's initial weight (None: the recipe's).
-            pre_activation: maximize the values before the layer's
-                activation; None: True for a softmax layer (the usual trap).
-            layers_tab: add the Layers tab.
-            **kwargs: more `Dashboard` arguments (`max_iter` and `jitter`
-                default to the recipe's).
+        See `vis_widgets.model_dashboard.ModelDashboard` for the arguments
+        (`recipe`, the initial weights, `pre_activation`, `layers_tab`, and
+        every `Dashboard` argument): a dashboard that also offers a recipe
+        choice with the recipe's live sliders and a Layers tab.
 
         Returns:
-            A `Dashboard`.
+            A `ModelDashboard`.
 
         Example:
             ```python
@@ -223,23 +188,9 @@ class Dashboard:
             fourier = Dashboard.from_model(model, "predictions", 3, recipe="fourier")
             ```
         """
-        weights = {
-            "act_max_weight": act_max_weight,
-            "lp_norm_weight": lp_norm_weight,
-            "tv_weight": tv_weight,
-        }
-        overrides = {k: v for k, v in weights.items() if v is not None}
-        overrides.update({k: kwargs[k] for k in ("max_iter", "jitter") if k in kwargs})
-        book = RecipeBook(model, layer, filter_indices, input_range, pre_activation)
-        prepared = book.prepare(recipe, **overrides)
-        kwargs.setdefault("max_iter", prepared.max_iter)
-        kwargs.setdefault("jitter", prepared.recipe.jitter)
-        dash = cls(prepared.optimizer, input_modifiers=transforms_of(prepared), **kwargs)
-        dash._adopt_recipes(book, prepared)
-        if layers_tab:
-            first_layer = prepared.optimizer.losses[0].layer
-            dash._add_layers_tab(model, first_layer, prepared.recipe, pre_activation)
-        return dash
+        from vis_widgets.model_dashboard import ModelDashboard  # it builds on this class
+
+        return ModelDashboard(model, layer, filter_indices, input_range, **kwargs)
 
     def _build(self):
         state, live = self.state, self.live
@@ -289,95 +240,16 @@ class Dashboard:
         self.widget.add_class("vw-dashboard")
         self.widget.observe(self._widget_closed, names="comm")
 
-    def _adopt_recipes(self, book, prepared):
-        """Shows the recipe choice; the state's `recipe` switches what runs (between runs)."""
-        self._recipes = book
-        self.recipe_panel = RecipePanel(prepared.recipe.name)
-        self.state.recipe = prepared.recipe.name
-        link((self.state, "recipe"), (self.recipe_panel.choice, "value"))
-        dlink((self.runner, "running"), (self.recipe_panel.choice, "disabled"))
-        column = self.controls.widget
-        column.children = (self.recipe_panel.widget, *column.children)
-        self._show_recipe(prepared)
-        self.state.observe(self._recipe_changed, names="recipe")
-
-    def _show_recipe(self, prepared):
-        self.recipe_panel.show(
-            prepared.optimizer, self.input_modifiers, image_size(self._recipes.model)
-        )
-        controls = self.recipe_panel.controls.state
-        controls.observe(lambda _: self.export_panel.refresh_code())
-        self.export_panel.refresh_code()
-
-    def _recipe_changed(self, change):
-        if self._reverting:
-            return
-        if self.runner.running:  # the dropdown is disabled then; the API is refused
-            self._reverting = True
-            try:
-                self.state.recipe = change["old"]
-            finally:
-                self._reverting = False
-            return
-        prepared = self._recipes.prepare(change["new"])
-        recipe = prepared.recipe
-        self.optimizer = prepared.optimizer
-        self.input_modifiers = transforms_of(prepared)
-        self._binding.rebind(prepared.optimizer)
-        with self.state.hold_trait_notifications():
-            for key, weight in zip(
-                self.state.loss_keys,
-                (recipe.act_max_weight, recipe.lp_norm_weight, recipe.tv_weight),
-            ):
-                self.state.set_weight(key, weight)
-            self.state.max_iter = prepared.max_iter
-            self.state.jitter = recipe.jitter
-        self._show_recipe(prepared)
-        self._seed = prepared.optimizer.make_seed(samples=1)
-        self._set_current(self._seed)
-        self.state.status = f"Recipe {recipe.name}: its settings and a new seed."
-
     def set_recipe(self, name):
-        """Switches to another recipe (`"keras-vis"`, `"robust pixel"`, `"fourier"`).
-
-        The recipe's weights, `max_iter` and jitter replace the current ones
-        and a new seed is drawn for it; the runs so far stay (restoring one
-        switches back to its recipe).
-
-        Returns:
-            True if it switched (or is that recipe), False while a run goes.
+        """Switches to another recipe: only a `from_model` dashboard has recipes.
 
         Raises:
-            ValueError: for a dashboard not made by `from_model`, or an
-                unknown recipe.
+            ValueError: always, for a dashboard over a given optimizer.
         """
-        if self._recipes is None:
-            raise ValueError(
-                "Only a dashboard made by `Dashboard.from_model` can switch recipes: it knows "
-                "the model, layer and filters to build one for."
-            )
-        recipe = get_recipe(name)
-        if self.runner.running:
-            return False
-        self.state.recipe = recipe.name
-        return True
-
-    def _add_layers_tab(self, model, layer, recipe, pre_activation):
-        from vis_widgets.layers import LayerBrowser  # the browser builds dashboards itself
-
-        self.layers = LayerBrowser(
-            model,
-            layer=layer,
-            input_range=self.optimizer.input_range,
-            recipe=recipe,
-            jitter=self.state.jitter,
-            pre_activation=pre_activation,
-            settings=self.state,
+        raise ValueError(
+            "Only a dashboard made by `Dashboard.from_model` can switch recipes: it knows "
+            "the model, layer and filters to build one for."
         )
-        children = list(self.tabs.children)
-        titles = list(self.tabs.titles)
-        self.tabs.children = (*children[:2], self.layers.widget, children[2])
-        self.tabs.titles = (*titles[:2], "Layers", titles[2])
 
     def _returned(self, batch):
         return None if batch is None else returned_images(self.optimizer, batch)

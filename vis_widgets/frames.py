@@ -5,8 +5,9 @@ thread submits a `Frame` when a wall-clock throttle lets it through; a
 render thread draws the latest one. Only the latest frame waits in the
 mailbox: a newer frame replaces an undrawn older one, inheriting what the
 older one still had to draw (its image, its curves), so a slow frame never
-queues work up and nothing due is lost. The final frame is always drawn,
-and `finish` waits for it.
+queues work up and nothing due is lost. A frame marked `keep` (a run's first
+and final ones) is never replaced: a newer frame waits behind it. The final
+frame ends the thread, and `finish` waits for it.
 """
 
 import threading
@@ -21,13 +22,16 @@ class Frame:
         image: the raw input batch to draw, or None (no image due).
         curves: whether the curves are due.
         final: the run's last frame (the render thread ends after it).
+        keep: never replaced by a newer frame (default: the first
+            iteration's frame and the final one).
     """
 
-    __slots__ = ("curves", "final", "image", "iteration", "time")
+    __slots__ = ("curves", "final", "image", "iteration", "keep", "time")
 
-    def __init__(self, iteration, time, image, curves, final=False):
+    def __init__(self, iteration, time, image, curves, final=False, keep=None):
         self.iteration, self.time, self.image = iteration, time, image
         self.curves, self.final = curves, final
+        self.keep = (final or iteration == 0) if keep is None else keep
 
     def merge_older(self, older):
         """Keeps this frame, but inherits the older one's undrawn image and curves."""
@@ -56,7 +60,7 @@ class RenderThread:
     def __init__(self, render):
         self._render = render
         self._cond = threading.Condition()
-        self._pending = None
+        self._pending = []  # a kept frame (at most one) and the latest one
         self.error = None
         self._thread = threading.Thread(target=self._loop, name="vis_widgets-render", daemon=True)
         self._thread.start()
@@ -64,9 +68,9 @@ class RenderThread:
     def submit(self, frame):
         """Makes `frame` the next one to draw, inheriting what an undrawn older one had."""
         with self._cond:
-            if self._pending is not None:
-                frame.merge_older(self._pending)
-            self._pending = frame
+            if self._pending and not self._pending[-1].keep:
+                frame.merge_older(self._pending.pop())
+            self._pending.append(frame)
             self._cond.notify()
 
     def finish(self, frame, timeout):
@@ -82,9 +86,9 @@ class RenderThread:
     def _loop(self):
         while True:
             with self._cond:
-                while self._pending is None:
+                while not self._pending:
                     self._cond.wait()
-                frame, self._pending = self._pending, None
+                frame = self._pending.pop(0)
             if self.error is None:
                 try:
                     self._render(frame)

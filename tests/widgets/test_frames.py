@@ -34,6 +34,26 @@ def test_only_the_latest_frame_waits_and_it_inherits_what_an_older_one_had():
         assert drawn[1] == (3, "image 1", True)
 
 
+def test_the_first_frame_is_never_replaced_by_a_newer_one():
+    drawing, release = threading.Event(), threading.Event()
+    drawn = []
+
+    def render(frame):
+        drawing.set()
+        release.wait(WAIT)
+        drawn.append(frame.iteration)
+
+    mailbox = RenderThread(render)
+    mailbox.submit(Frame(1, 0.0, "held", True, keep=False))
+    assert drawing.wait(WAIT)  # being drawn, held
+    mailbox.submit(Frame(0, 0.0, "first", True))  # kept: the first iteration
+    mailbox.submit(Frame(5, 0.0, "later", True))  # waits behind it
+    release.set()
+    assert mailbox.finish(Frame(9, 9.0, "final", True, final=True), timeout=WAIT)
+    assert drawn[0] == 1 and 0 in drawn and drawn[-1] == 9  # 5 merged into the final
+    assert 5 not in drawn or drawn.index(5) > drawn.index(0)
+
+
 def test_a_render_error_is_kept_and_later_frames_are_skipped():
     drawn = []
     failed = threading.Event()
