@@ -115,7 +115,7 @@ class LivePlot(RunProgress, OptimizerCallback):
     def __init__(
         self,
         image_fps=10,
-        curve_fps=3,
+        curve_fps=2,
         raw=False,
         display=STRETCHED,
         auto_display=True,

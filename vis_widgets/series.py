@@ -63,11 +63,11 @@ class LossSeries(History):
 
     def latest(self):
         """`{key: (weighted, unweighted or None)}` of the last recorded iteration."""
-        x, weighted = self.snapshot()
-        _, raw = self.snapshot(raw=True)
-        if not len(x):
+        n = len(self.iterations)
+        if not n:
             return {}
+        weighted, raw = self.history, self.raw_history
         return {
-            key: (float(weighted[key][-1]), None if key == OVERALL else float(raw[key][-1]))
-            for key in weighted
+            key: (float(values[n - 1]), float(raw[key][n - 1]) if key in raw else None)
+            for key, values in list(weighted.items())
         }
