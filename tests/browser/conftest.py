@@ -8,7 +8,7 @@
 - `browser` (session): chromium from /usr/bin/chromium (or `$VW_CHROMIUM`), headless,
   with the flags a closed network needs.
 - `page` (function): a fresh context and page; console errors and uncaught page
-  errors are collected, and any not in `ALLOWED` for the front-ends the test opened
+  errors are collected, and any not allowed (allowlist.py) for the front-ends opened
   fails the test at teardown; a screenshot is saved when the test fails. Kernels are
   shut down after each test.
 - `open_notebook` (function): ``open_notebook("browser/x.ipynb", "voila")`` returns an
@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
+from allowlist import unexpected_errors
 from pages import PAGE_JS, PAGES
 from servers import SERVERS
 
@@ -51,35 +52,6 @@ CHROMIUM_ARGS = [
     "--disable-domain-reliability",
 ]
 
-# Errors the front-ends themselves log or throw, known to be harmless: (front-ends,
-# pattern, why). Anything else, in any front-end, fails the test.
-ALLOWED = [
-    (
-        {"notebook"},
-        r"^pageerror: Cannot read properties of undefined \(reading 'schema'\)$",
-        # Notebook 7.6's keyboard-shortcuts plugin reads the settings of a plugin
-        # that is not loaded yet, at start-up (jupyter/notebook#7862, a race). Only
-        # the shortcuts' settings reload is affected; cells, outputs and widgets
-        # are not.
-    ),
-    (
-        {"voila"},
-        r"^console: Failed to load resource: net::ERR_[A-Z_]+ @ "
-        r"https://cdn\.jsdelivr\.net/npm/@fortawesome/",
-        # Voila's "lab" template links Font Awesome's CSS from a CDN. With no
-        # network it does not load: only icon fonts, which no widget here uses.
-    ),
-    (
-        {"voila"},
-        r"^console: Error: The getter for the shared module is not a function\..*"
-        r"#RUNTIME-012.*\"shareKey\":\"@jupyterlab/docregistry\"",
-        # Voila loads every installed Lab extension; Notebook 7's own
-        # (@jupyter-notebook/lab-extension, Lab's "open in Notebook" buttons) needs
-        # Lab's document registry, which Voila does not share, so it fails to load.
-        # Voila has no such buttons; the widget manager is a separate extension.
-    ),
-]
-
 TIMINGS = {}
 
 
@@ -93,12 +65,6 @@ def _write_timings():
     if TIMINGS:
         with contextlib.suppress(OSError):
             (artifacts_dir() / "timings.json").write_text(json.dumps(TIMINGS, indent=2))
-
-
-def unexpected_errors(errors, frontends):
-    """The `errors` that no `ALLOWED` entry of one of `frontends` matches."""
-    allowed = [pattern for where, pattern in ALLOWED if where & set(frontends)]
-    return [e for e in errors if not any(re.search(p, e, re.S) for p in allowed)]
 
 
 class ServerPool:

@@ -199,6 +199,27 @@
       return {width: c.width, height: c.height, mean, std};
     },
 
+    // The tabs to click, outermost first, so that `selector` is on a shown tab page:
+    // each is marked with data-vw-tab and its selector returned.
+    tabsHiding(selector) {
+      const el = document.querySelector(selector);
+      if (!el) return null;
+      const clicks = [];
+      for (let node = el; node && node.parentElement; node = node.parentElement) {
+        const pages = node.parentElement;
+        const tab = pages.parentElement;
+        if (!tab || !tab.classList.contains('widget-tab') ||
+            !pages.classList.contains('widget-tab-contents')) continue;
+        const index = Array.from(pages.children).indexOf(node);
+        const title = tab.querySelectorAll(':scope > .widget-tab-bar .lm-TabBar-tab')[index];
+        if (!title) continue;
+        const mark = `t${clicks.length}-${Math.random().toString(36).slice(2, 8)}`;
+        title.setAttribute('data-vw-tab', mark);
+        clicks.unshift(`[data-vw-tab="${mark}"]`);
+      }
+      return clicks;
+    },
+
     tag(selector, tag, index) {
       const all = document.querySelectorAll(selector);
       const el = all[index < 0 ? all.length + index : index];

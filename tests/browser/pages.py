@@ -132,6 +132,19 @@ class FrontendPage:
             raise AssertionError(f"no element {index} matches {selector}")
         return f"[data-vw-test={tag}]"
 
+    def reveal(self, selector):
+        """Clicks the tabs (outermost first) that hide the first `selector` match.
+
+        Raises:
+            AssertionError: nothing matches `selector`.
+        """
+        tabs = self.page.evaluate("s => window.__vw.tabsHiding(s)", selector)
+        if tabs is None:
+            raise AssertionError(f"nothing matches {selector}")
+        for tab in tabs:
+            self.page.locator(tab).click()
+        self.page.locator(selector).first.wait_for(state="visible")
+
     def watch_src(self, selector):
         """Starts recording the distinct `src` values of the one element `selector` matches."""
         problem = self.page.evaluate("s => window.__vw.watchSrc(s)", selector)
@@ -149,6 +162,26 @@ class FrontendPage:
         pixels) and records every image `error` event in between.
         """
         return self.page.evaluate("() => window.__vw.images()")
+
+    def broken_images(self):
+        """The images seen broken since load, one entry per image and src.
+
+        Returns:
+            A list of ``{"classes", "src", "how", "count", "first_ms", "last_ms"}``
+            (page times in ms), empty when every sampled image had pixels.
+        """
+        seen = {}
+        for b in self.images()["broken"]:
+            entry = seen.setdefault(
+                (b["classes"], b["src"]),
+                {"classes": b["classes"], "src": b["src"], "how": [], "count": 0},
+            )
+            entry["count"] += 1
+            entry.setdefault("first_ms", b["at_ms"])
+            entry["last_ms"] = b["at_ms"]
+            if b["how"] not in entry["how"]:
+                entry["how"].append(b["how"])
+        return list(seen.values())
 
     def pixels(self, selector):
         """Size, mean and std of the gray levels of an `<img>` (fetched from its src)."""
