@@ -11,7 +11,7 @@ FORBIDDEN = {"ipywidgets", "traitlets", "matplotlib", "IPython", "ipykernel", "v
 
 
 def _module_name(path):
-    """The import name of a file under core/: core/utils/utils.py -> vis_widgets.core.utils.utils."""
+    """The module name of a file in core/, e.g. vis_widgets.core.utils.utils."""
     parts = path.relative_to(CORE).with_suffix("").parts
     if parts[-1] == "__init__":
         parts = parts[:-1]
