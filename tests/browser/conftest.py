@@ -13,6 +13,7 @@
   shut down after each test.
 - `open_notebook` (function): ``open_notebook("browser/x.ipynb", "voila")`` returns an
   open `pages.FrontendPage` of that front-end.
+- `readme_images` (session): the folder for the README's screenshots.
 
 Artifacts (screenshots, server logs, timings.json) go to `$VW_ARTIFACTS`, by default
 `artifacts/browser/` at the repo root. `VW_KEEP_SERVED=1` keeps the served folders.
@@ -159,6 +160,18 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("browser timings (s)")
     for name, value in TIMINGS.items():
         terminalreporter.write_line(f"{name}: {json.dumps(value)}")
+
+
+@pytest.fixture(scope="session")
+def readme_images():
+    """Where the README's screenshots go: notebooks/images/ with `VW_README_IMAGES=1`.
+
+    Otherwise artifacts/browser/readme/, so a test run leaves the repo's tracked
+    images alone (every run's pictures differ a little: timings, noise).
+    """
+    if os.environ.get("VW_README_IMAGES") == "1":
+        return REPO / "notebooks" / "images"
+    return artifacts_dir() / "readme"
 
 
 @pytest.fixture

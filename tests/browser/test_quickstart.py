@@ -7,10 +7,12 @@ at any sampled moment (every `<img>` is sampled every 100 ms from the page's loa
 and every image error event counts); a loss-weight slider is dragged and the kernel
 sees it; and the PNG, the GIF and the code snippet reach the browser as downloads
 (the browser's download event), each file checked by its content and compared,
-byte for byte, with what the kernel-side API of the same dashboard gives. No
-uncaught page error and no console error beyond the harmless ones in conftest's
-`ALLOWED`. A screenshot of each dashboard goes to
-artifacts/browser/<frontend>-dashboard.png.
+byte for byte, with what the kernel-side API of the same dashboard gives; then the
+dashboard's layer browser runs, its grid fills in place, and a cell opens its
+filter in a dashboard. No uncaught page error and no console error beyond the
+harmless ones in allowlist.py. Screenshots of each dashboard and layer grid go to
+artifacts/browser/<frontend>-dashboard.png and <frontend>-layer-grid.png; the
+JupyterLab ones also to the README's images (see `readme_images` in conftest).
 """
 
 import base64
@@ -154,6 +156,74 @@ def check_downloads(nb, weights):
         assert repr(float(weight)) in text, f"{key}={weight!r} is not in the snippet:\n{text}"
 
 
+def run_layer_browser(nb, readme=None, run_timeout=240.0):
+    """Runs the dashboard's layer browser; the grid fills in place; a cell opens a dashboard.
+
+    Args:
+        nb: the open quickstart, its dashboard's run done.
+        readme: a folder for the README's picture of the formed grid, or None.
+        run_timeout: seconds.
+
+    Returns:
+        The number of cells in the grid.
+    """
+    page = nb.page
+    run = nb.tag(f"{DASH} button.vw-layer-run", "layer-run")
+    stop = nb.tag(f"{DASH} button.vw-layer-stop", "layer-stop")
+    progress = nb.tag(f"{DASH} .vw-layer-progress", "layer-progress")
+    nb.reveal(run)
+    t0 = time.monotonic()
+    page.locator(run).click()
+    # The cells appear when the run starts; from then on each one's <img> must only
+    # change its src, never be replaced.
+    count = nb.wait_for(
+        f"() => document.querySelectorAll('{DASH} .vw-layer-grid .vw-layer-cell img').length",
+        timeout=60,
+        what="the layer grid's cells",
+    )
+    cells = [
+        nb.tag(f"{DASH} .vw-layer-grid .vw-layer-cell img", f"layer-cell-{i}", index=i)
+        for i in range(count)
+    ]
+    for cell in cells:
+        nb.watch_src(cell)
+    nb.wait_for(
+        f"() => document.querySelector('{stop}').disabled"
+        f" && document.querySelector('{progress} .progress-bar').style.width === '100%'",
+        timeout=run_timeout,
+        what="the layer run to finish with a full progress bar",
+        polling=200,
+    )
+    nb.timings["layer_run_s"] = round(time.monotonic() - t0, 2)
+    assert count == len(page.locator(f"{DASH} .vw-layer-grid .vw-layer-cell img").all())
+    for cell in cells:
+        watched = nb.watched(cell)
+        assert watched["same"] and watched["connected"], (cell, watched)
+        # The first src is the placeholder; every cell then shows its filter's result.
+        assert len(watched["srcs"]) >= 2 and len(set(watched["srcs"])) == len(watched["srcs"])
+    assert len(nb.watched(cells[0])["srcs"]) >= 3, "the first cell did not update live"
+    formed = [nb.pixels(cell) for cell in cells]
+    assert sum(p["std"] > 5 for p in formed) >= len(formed) // 2, formed
+    assert nb.kernel().value("sorted(dash.layers.results)") == list(range(count))
+
+    nb.screenshot(f"{nb.frontend}-layer-grid", selector=f"{DASH} .vw-layer-grid")
+    if readme is not None:
+        nb.screenshot("layer-grid", selector=f"{DASH} .vw-layer-browser", folder=readme)
+    # A cell's button opens that filter in a dashboard below the grid.
+    pick = min(3, count - 1)
+    page.locator(f"{DASH} .vw-layer-grid .vw-layer-cell").nth(pick).locator("button").click()
+    nb.wait_for(
+        f"() => document.querySelector('{DASH} .vw-layer-dashboard .vw-dashboard img.vw-image')",
+        timeout=30,
+        what="the opened filter's dashboard",
+    )
+    opened = nb.kernel().value(
+        "dash.layers.dashboard.optimizer.losses[0].get_config()['filter_indices']"
+    )
+    assert opened == [pick], opened
+    return count
+
+
 def check_images(nb):
     """No `<img>` on the page has been broken at any sampled moment since its load."""
     assert nb.images()["samples"] > 20
@@ -162,7 +232,7 @@ def check_images(nb):
 
 
 @pytest.mark.parametrize("frontend", FRONTENDS)
-def test_quickstart_dashboard_live(open_notebook, frontend):
+def test_quickstart_dashboard_live(open_notebook, readme_images, frontend):
     t0 = time.monotonic()
     nb = open_notebook(NOTEBOOK, frontend)
     nb.run_all(timeout=300)
@@ -170,9 +240,13 @@ def test_quickstart_dashboard_live(open_notebook, frontend):
     # The picture of the finished run, its weights as they were for it.
     nb.page.locator(DASH).scroll_into_view_if_needed()
     nb.screenshot(f"{frontend}-dashboard", selector=DASH)
+    if frontend == "lab":
+        nb.screenshot("dashboard", selector=DASH, folder=readme_images)
     check_images(nb)
 
     weights = move_last_weight(nb)
     check_downloads(nb, weights)
+    # Last: the filter it opens adds a second dashboard to the page.
+    run_layer_browser(nb, readme=readme_images if frontend == "lab" else None)
     check_images(nb)
     nb.timings["test_total_s"] = round(time.monotonic() - t0, 2)
