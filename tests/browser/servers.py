@@ -4,9 +4,8 @@
 (Notebook 7) and `VoilaServer` runs ``voila`` serving a folder. Each one:
 
 - listens on 127.0.0.1 on a free port and needs a token (a fresh one per server);
-- serves a temporary copy of the notebooks it is given;
-- has temporary config, data, runtime and IPython dirs, so no user settings or
-  saved workspaces leak in, with news and update checks off;
+- serves a temporary copy of the notebooks it is given, with temporary config,
+  data, runtime and IPython dirs (`jupyter_home.JupyterHome`);
 - exposes the application object as ``window.jupyterapp`` (Lab and Notebook 7), so
   the page driver can use the front-end's own commands.
 
@@ -19,11 +18,8 @@ server's group does not reach it, but its connection file lives in that dir).
 
 import contextlib
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -31,61 +27,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+from jupyter_home import JupyterHome
 from processes import die_with_parent, free_port, pids_mentioning, terminate
-
-# Lab and Notebook 7 settings for a quiet, deterministic UI: no news or update
-# toasts, and every cell kept in the DOM (no windowing) so selectors see all outputs.
-USER_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
-        "windowingMode": "none",
-    },
-}
-
-# Where Jupyter looks for extensions (data) and their switches (config).
-EXTENSION_PATH_VARS = {
-    "JUPYTER_PATH": ("share", "jupyter"),
-    "JUPYTER_CONFIG_PATH": ("etc", "jupyter"),
-}
-
-
-def merged_lab_dir(dest):
-    """Joins the Lab application dirs of a venv and of its base Python, if both exist.
-
-    In a venv made with --system-site-packages, JupyterLab's schemas and static files
-    may sit in the base Python's ``share/jupyter/lab`` while a package installed in
-    the venv (Notebook 7) puts its own schemas in the venv's; each front-end then finds
-    only one half ("Schema not found"). `dest` gets both halves, the venv's first,
-    and becomes ``JUPYTERLAB_DIR``: the small schemas and themes are copied (the
-    themes' file handler refuses symlinks that leave its folder), the large static
-    folder is linked.
-
-    Args:
-        dest: the folder to create.
-
-    Returns:
-        `dest`, or None when there is only one application dir (nothing to join).
-    """
-    prefixes = dict.fromkeys([sys.prefix, sys.base_prefix])
-    found = [Path(p, "share", "jupyter", "lab") for p in prefixes]
-    found = [d for d in found if d.is_dir()]
-    if len(found) < 2:
-        return None
-    for app_dir in found:
-        for sub in ("static", "settings"):
-            if (app_dir / sub).is_dir() and not (dest / sub).exists():
-                dest.mkdir(parents=True, exist_ok=True)
-                (dest / sub).symlink_to(app_dir / sub)
-        for sub in ("schemas", "themes"):
-            # <sub>/<@namespace>/<package>: copy each package the first time it is seen.
-            for package in (app_dir / sub).glob("@*/*"):
-                copy = dest / sub / package.parent.name / package.name
-                if package.is_dir() and not copy.exists():
-                    shutil.copytree(package, copy)
-    return dest
 
 
 class JupyterServer:
@@ -118,12 +61,24 @@ class JupyterServer:
         self.token = uuid.uuid4().hex
         self.port = None
         self.proc = None
-        self.tmp = None
-        self.root_dir = None
-        self.runtime_dir = None
+        self.home = None
         self.timings = {}
-        self.env_extra = {}
         self._log = None
+
+    @property
+    def tmp(self):
+        """The server's temporary folder (None once removed)."""
+        return self.home.tmp if self.home else None
+
+    @property
+    def root_dir(self):
+        """The folder served."""
+        return self.home.root_dir if self.home else None
+
+    @property
+    def runtime_dir(self):
+        """Where the server's and its kernels' connection files go."""
+        return self.home.runtime_dir if self.home else None
 
     @property
     def url(self):
@@ -147,76 +102,6 @@ class JupyterServer:
         """Asks the server to shut down with its kernels; True if it was asked."""
         return False
 
-    # -------------------------------------------------------------- dirs and env
-    def _prepare_dirs(self):
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"vw-{self.frontend}-"))
-        self.root_dir = self.tmp / "root"
-        self.runtime_dir = self.tmp / "runtime"
-        for sub in ("config", "data", "ipython", "runtime", "root"):
-            (self.tmp / sub).mkdir()
-        for dest, src in self.sources.items():
-            if Path(src).is_dir():
-                shutil.copytree(
-                    src,
-                    self.root_dir / dest,
-                    dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-                )
-        lab_dir = merged_lab_dir(self.tmp / "lab")
-        if lab_dir is not None:
-            self.env_extra["JUPYTERLAB_DIR"] = str(lab_dir)
-        config_dir = self.tmp / "config"
-        settings_dir = config_dir / "lab" / "user-settings"
-        for rel, value in USER_SETTINGS.items():
-            path = settings_dir / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(value))
-        (config_dir / "jupyter_server_config.json").write_text(
-            json.dumps(
-                {
-                    "LabApp": {
-                        "news_url": None,
-                        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
-                    }
-                }
-            )
-        )
-
-    def _env(self):
-        env = dict(os.environ)
-        for name in list(env):
-            # Another server's or notebook's settings must not leak in; the paths
-            # where extensions are looked up may stay.
-            if name.startswith(("JUPYTER", "JPY_")) and name not in EXTENSION_PATH_VARS:
-                del env[name]
-        if sys.prefix != sys.base_prefix:
-            # A venv made with --system-site-packages sees the base Python's packages
-            # but not their Jupyter data and config (ipywidgets' Lab extension, the
-            # server extensions' switches): add the base's folders after the venv's.
-            # The venv's own come first, as without the variable: these paths are
-            # searched before the venv's, and Voila would find nbconvert's "lab"
-            # template in the base before its own in the venv.
-            for var, sub in EXTENSION_PATH_VARS.items():
-                paths = [p for p in env.get(var, "").split(os.pathsep) if p]
-                for prefix in (sys.prefix, sys.base_prefix):
-                    folder = Path(prefix, *sub)
-                    if folder.is_dir() and str(folder) not in paths:
-                        paths.append(str(folder))
-                env[var] = os.pathsep.join(paths)
-        env.update(
-            JUPYTER_TOKEN=self.token,
-            JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
-            JUPYTER_DATA_DIR=str(self.tmp / "data"),
-            JUPYTER_RUNTIME_DIR=str(self.runtime_dir),
-            JUPYTER_PLATFORM_DIRS="0",
-            IPYTHONDIR=str(self.tmp / "ipython"),
-            PYTHONUNBUFFERED="1",
-            TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "3"),
-        )
-        env.update(self.env_extra)
-        env.pop("MPLBACKEND", None)  # the kernel picks its own inline backend
-        return env
-
     # -------------------------------------------------------------- start
     def start(self, timeout=90.0, attempts=3):
         """Starts the server and waits until it answers.
@@ -232,7 +117,7 @@ class JupyterServer:
             TimeoutError: the server did not answer in time (its log is in the message).
         """
         t0 = time.monotonic()
-        self._prepare_dirs()
+        self.home = JupyterHome(self.frontend, self.sources)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         last_error = None
@@ -241,7 +126,7 @@ class JupyterServer:
             self.proc = subprocess.Popen(  # preexec_fn: pytest is single-threaded here
                 self.command(),
                 cwd=self.root_dir,
-                env=self._env(),
+                env=self.home.env(self.token),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
@@ -334,9 +219,9 @@ class JupyterServer:
         if self._log is not None:
             self._log.close()
             self._log = None
-        if self.tmp is not None and not self.keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
+        if self.home is not None and not self.keep:
+            self.home.remove()
+            self.home = None
         return left
 
 
