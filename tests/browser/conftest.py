@@ -12,7 +12,7 @@
   fails the test at teardown; a screenshot is saved when the test fails. Kernels are
   shut down after each test.
 - `open_notebook` (function): ``open_notebook("browser/x.ipynb", "voila")`` returns an
-  open `pages.FrontendPage` of that front-end.
+  open `pages.FrontendPage` of that front-end (`frontends.py`).
 - `readme_images` (session): the folder for the README's screenshots.
 
 Artifacts (screenshots, server logs, timings.json) go to `$VW_ARTIFACTS`, by default
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 from allowlist import unexpected_errors
-from pages import PAGE_JS, PAGES
+from frontends import PAGES
+from pages import PAGE_JS
 from servers import SERVERS
 
 REPO = Path(__file__).resolve().parents[2]
