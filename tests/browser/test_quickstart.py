@@ -217,10 +217,12 @@ def run_layer_browser(nb, readme=None, run_timeout=240.0):
         timeout=30,
         what="the opened filter's dashboard",
     )
+    # It maximizes that filter and starts from the cell's result.
     opened = nb.kernel().value(
-        "dash.layers.dashboard.optimizer.losses[0].get_config()['filter_indices']"
+        "[dash.layers.dashboard.optimizer.losses[0].get_config()['filter_indices'],"
+        f" bool((dash.layers.dashboard.current_input == dash.layers.results[{pick}]).all())]"
     )
-    assert opened == [pick], opened
+    assert opened == [[pick], True], opened
     return count
 
 
