@@ -29,11 +29,20 @@ numerically safer forms (max-scaled LPNorm, zero-safe pow in TV) are
 therefore counted as engine cost. Before timing, one zero-jitter step of each
 is compared (gradients and updated input) to check they do the same work.
 
-Both are traced and warmed up before timing, then measured interleaved in one
-process: many short rounds of one engine block and one reference block of K
-iterations each (the order alternates between rounds; K is picked so a block
-lasts about 0.5 s, 0.1 s with --quick). The table gives the median wall-clock
-ms/iteration of each and their ratio (target: engine / reference <= 1.15).
+Parameterized: the same Optimizer and losses on the parameterized path,
+`Optimizer(x, losses, parameterization=FourierImage(), learning_rate=0.05)`,
+run with `input_modifiers=standard_transforms(size)` (new instances every
+call): the Fourier image (decorrelated colour), Lucid's five transforms as
+one resampling, Adam. Its per-iteration cost is compared with the keras-vis
+engine's (target: parameterized / keras-vis <= 1.3).
+
+All three are traced and warmed up before timing, then measured interleaved
+in one process: many short rounds of one block of K iterations each (the
+order rotates between rounds; K is picked so a block lasts about 0.5 s,
+0.1 s with --quick). The first table gives the median wall-clock
+ms/iteration of the engine and the reference and their ratio (target:
+engine / reference <= 1.15); the second the parameterized step against the
+engine's keras-vis step.
 Below it, cross-checks per row: the median of the per-round ratios, the
 ratio of the fastest blocks, and the ratio of the median process CPU time per
 iteration, which moves much less than wall time when other processes share
@@ -70,15 +79,16 @@ import numpy as np
 import tensorflow as tf
 
 from vis_widgets.core import (
-    ActivationMaximization,
+    FourierImage,
     Jitter,
-    LPNorm,
     Optimizer,
     OptimizerCallback,
-    TotalVariation,
+    keras_vis_losses,
+    standard_transforms,
 )
 
 RATIO_TARGET = 1.15
+PARAMETERIZED_TARGET = 1.3
 SECOND_CALL_TARGET = 0.2
 JITTER = 0.05
 LP_P = 6.0
@@ -114,20 +124,28 @@ MODELS = [("3-conv CNN 32x32", small_cnn), ("MobileNetV2 128x128", mobilenet)]
 
 
 # ----------------------------------------------------------------- engine
-def make_optimizer(model):
-    x = model.inputs[0]
-    losses = [
-        (ActivationMaximization(model.layers[-1], FILTER, pre_activation=False), W_ACT),
-        (LPNorm(x, p=LP_P), W_LP),
-        (TotalVariation(x), W_TV),
-    ]
-    return Optimizer(x, losses)
+def make_optimizer(model, **kwargs):
+    losses = keras_vis_losses(model, -1, FILTER, W_ACT, W_LP, W_TV, pre_activation=False)
+    assert losses[1][0].p == LP_P
+    return Optimizer(model.inputs[0], losses, **kwargs)
+
+
+def make_parameterized(model):
+    return make_optimizer(model, parameterization=FourierImage(), learning_rate=0.05)
 
 
 def engine_block(opt, seed, k):
     """Times one `minimize` of k iterations; returns (wall, process CPU) seconds per iteration."""
     start, cpu = time.perf_counter(), time.process_time()
     opt.minimize(seed_input=seed, max_iter=k, input_modifiers=[Jitter(JITTER)], verbose=False)
+    return (time.perf_counter() - start) / k, (time.process_time() - cpu) / k
+
+
+def parameterized_block(opt, seed, k):
+    """Times one parameterized `minimize` of k iterations (new standard transforms)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    modifiers = standard_transforms(seed.shape[1])
+    opt.minimize(seed_input=seed, max_iter=k, input_modifiers=modifiers, verbose=False)
     return (time.perf_counter() - start) / k, (time.process_time() - cpu) / k
 
 
@@ -235,21 +253,34 @@ def bench_row(model, shape, batch, mode, rng, log):
     ref_trace_s = time.perf_counter() - t0
     dg, dx = check_same_work(opt, step, seed)
 
-    # Warm-up both, and estimate the iteration time to pick K.
+    t0 = time.perf_counter()
+    param_opt = make_parameterized(model)
+    parameterized_block(param_opt, seed, 1)  # traces
+    param_trace_s = time.perf_counter() - t0
+
+    # Warm-up all three, and estimate the iteration time to pick K.
     engine_block(opt, seed, 2)
     reference_block(step, reach, seed, 2)
+    parameterized_block(param_opt, seed, 2)
     est = min(engine_block(opt, seed, 3)[0], reference_block(step, reach, seed, 3)[0])
     k = int(np.clip(round(cfg["block_s"] / est), cfg["k_min"], cfg["k_max"]))
 
-    engine, reference = [], []
+    blocks = {
+        "engine": lambda: engine_block(opt, seed, k),
+        "reference": lambda: reference_block(step, reach, seed, k),
+        "parameterized": lambda: parameterized_block(param_opt, seed, k),
+    }
+    times = {name: [] for name in blocks}
+    names = list(blocks)
     for r in range(cfg["rounds"]):
-        if r % 2 == 0:
-            engine.append(engine_block(opt, seed, k))
-            reference.append(reference_block(step, reach, seed, k))
-        else:
-            reference.append(reference_block(step, reach, seed, k))
-            engine.append(engine_block(opt, seed, k))
-    (engine, engine_cpu), (reference, reference_cpu) = zip(*engine), zip(*reference)
+        for name in names[r % 3 :] + names[: r % 3]:  # the order rotates
+            times[name].append(blocks[name]())
+    (engine, engine_cpu), (reference, reference_cpu) = (
+        zip(*times["engine"]),
+        zip(*times["reference"]),
+    )
+    param, param_cpu = zip(*times["parameterized"])
+    p_ms = 1e3 * statistics.median(param)
     e_ms = 1e3 * statistics.median(engine)
     r_ms = 1e3 * statistics.median(reference)
     paired = statistics.median(e / r for e, r in zip(engine, reference))
@@ -259,6 +290,10 @@ def bench_row(model, shape, batch, mode, rng, log):
         f"{' '.join(f'{1e3 * v:.2f}' for v in engine)}"
     )
     log(f"  batch {batch}: ms/iter reference {' '.join(f'{1e3 * v:.2f}' for v in reference)}")
+    log(
+        f"  batch {batch}: ms/iter parameterized {' '.join(f'{1e3 * v:.2f}' for v in param)}; "
+        f"first call (trace) {param_trace_s:.2f} s; traces {param_opt.trace_count}"
+    )
     log(
         f"  batch {batch}: zero-jitter step, max rel. diff engine vs reference: grads "
         f"{dg:.1e}, updated input {dx:.1e}; Optimizer() {make_s:.2f} s; reference trace "
@@ -277,6 +312,11 @@ def bench_row(model, shape, batch, mode, rng, log):
         "first_s": t_first,
         "second_s": t_second,
         "check": (dg, dx),
+        "param_ms": p_ms,
+        "param_ratio": p_ms / e_ms,
+        "param_paired": statistics.median(p / e for p, e in zip(param, engine)),
+        "param_cpu_ratio": statistics.median(param_cpu) / statistics.median(engine_cpu),
+        "param_traces": param_opt.trace_count,
     }
 
 
@@ -365,6 +405,24 @@ def main(argv=None):
             f"{r['cpu_ratio']:.3f} ({e_cpu:.2f} / {r_cpu:.2f} ms), same-work "
             f"{r['check'][0]:.1e}; second-call latency beyond one iteration "
             f"{r['second_s'] - r['engine_ms'] / 1e3:.3f} s"
+        )
+    print()
+    print(
+        "Parameterized step (FourierImage + standard_transforms, Adam) against the keras-vis "
+        f"step (Jitter, RMSProp), same losses, target <= {PARAMETERIZED_TARGET}:"
+    )
+    print()
+    print(
+        "| model | batch | keras-vis ms/iter | parameterized ms/iter | ratio | paired ratio "
+        "| CPU ratio | traces | target |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        ok = "PASS" if r["param_ratio"] <= PARAMETERIZED_TARGET else "FAIL"
+        print(
+            f"| {r['model']} | {r['batch']} | {r['engine_ms']:.2f} | {r['param_ms']:.2f} "
+            f"| {r['param_ratio']:.3f} | {r['param_paired']:.3f} | {r['param_cpu_ratio']:.3f} "
+            f"| {r['param_traces']} | {ok} |"
         )
     return 0
 

@@ -19,14 +19,27 @@ Example:
 from . import grad_modifiers
 from .callbacks import GifGenerator, History, OptimizerCallback, Print
 from .input_modifiers import InputModifier, Jitter
-from .losses import ActivationMaximization, Loss
+from .losses import ActivationMaximization, Diversity, Loss
 from .optimizer import Optimizer
+from .parameterizations import FourierImage, Parameterization, PixelImage
+from .random_transforms import Pad, RandomJitter, RandomRotate, RandomScale, standard_transforms
+from .recipes import RECIPES, PreparedRecipe, Recipe, build_recipe, get_recipe
 from .regularizers import LPNorm, TotalVariation
+from .run import RunResult
+from .seeds import make_seed
+from .transforms import Transform
 from .utils import deprocess_input, get_num_filters, normalize, stitch_images
-from .visualization import visualize_activation, visualize_activation_with_losses
+from .visualization import (
+    keras_vis_losses,
+    visualize_activation,
+    visualize_activation_with_losses,
+)
 
 __all__ = [
+    "RECIPES",
     "ActivationMaximization",
+    "Diversity",
+    "FourierImage",
     "GifGenerator",
     "History",
     "InputModifier",
@@ -35,12 +48,27 @@ __all__ = [
     "Loss",
     "Optimizer",
     "OptimizerCallback",
+    "Pad",
+    "Parameterization",
+    "PixelImage",
+    "PreparedRecipe",
     "Print",
+    "RandomJitter",
+    "RandomRotate",
+    "RandomScale",
+    "Recipe",
+    "RunResult",
     "TotalVariation",
+    "Transform",
+    "build_recipe",
     "deprocess_input",
     "get_num_filters",
+    "get_recipe",
     "grad_modifiers",
+    "keras_vis_losses",
+    "make_seed",
     "normalize",
+    "standard_transforms",
     "stitch_images",
     "visualize_activation",
     "visualize_activation_with_losses",

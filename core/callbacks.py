@@ -7,8 +7,22 @@ iteration, and `on_end()` exactly once, also when the run fails or is stopped.
 """
 
 import pprint
+import warnings
+
+from PIL import Image, ImageDraw
 
 from .utils import check_range, image_grid, to_display_image, upscale
+from .validation import check_int, check_real
+
+__all__ = [
+    "CallbackList",
+    "GifGenerator",
+    "History",
+    "OptimizerCallback",
+    "Print",
+    "format_iteration",
+    "unique_keys",
+]
 
 
 class OptimizerCallback:
@@ -54,7 +68,11 @@ class OptimizerCallback:
             grads: the gradients after the gradient modifier, numpy, batch
                 axis kept.
             wrt_value: the value the gradients were taken against (the input
-                after the `pre` modifiers, before the update), numpy.
+                after the `pre` modifiers, before the in-tape transforms and
+                the update), numpy. With a parameterization: the image in
+                input units, `lo + (hi - lo) * to_image(p)`, before the
+                modifiers and the update, and `grads` is the gradient with
+                respect to that image (not to the parameter).
         """
 
     def on_end(self):
@@ -67,6 +85,56 @@ def format_iteration(i, named_losses, overall_loss):
         f"Iteration: {i + 1}, named_losses: {pprint.pformat(named_losses)}, "
         f"overall loss: {overall_loss}"
     )
+
+
+class CallbackList:
+    """The callbacks of one run: calls their hooks in order, with one error policy.
+
+    `begin` calls `set_optimizer` and `on_begin` of each callback in turn;
+    `iteration` calls each `callback`; `end` calls every `on_end`, also when
+    one of them raises. When the run itself succeeded, the first `on_end`
+    error is raised after all of them ran; when the run failed, the run's own
+    error wins and `on_end` errors become warnings.
+
+    Args:
+        callbacks: a list of `OptimizerCallback`s (copied).
+
+    Example:
+        ```python
+        callbacks = CallbackList([History(), Print(interval=10)])
+        callbacks.begin(opt, {"max_iter": 100, "batch_size": 1})
+        ```
+    """
+
+    def __init__(self, callbacks):
+        self.callbacks = list(callbacks)
+
+    def __bool__(self):
+        return bool(self.callbacks)
+
+    def begin(self, optimizer, params):
+        """Hands each callback the optimizer and the run's params, then calls `on_begin`."""
+        for c in self.callbacks:
+            c.set_optimizer(optimizer, params)
+            c.on_begin()
+
+    def iteration(self, i, named_losses, overall_loss, grads, wrt_value):
+        """Calls every callback's `callback` with this iteration's values."""
+        for c in self.callbacks:
+            c.callback(i, named_losses, overall_loss, grads, wrt_value)
+
+    def end(self, run_failed):
+        """Calls every `on_end`; see the class docstring for which error is raised."""
+        error = None
+        for c in self.callbacks:
+            try:
+                c.on_end()
+            except Exception as err:
+                error = error or err
+                if run_failed:
+                    warnings.warn(f"{type(c).__name__}.on_end failed: {err!r}", stacklevel=4)
+        if error is not None and not run_failed:
+            raise error
 
 
 class Print(OptimizerCallback):
@@ -88,9 +156,7 @@ class Print(OptimizerCallback):
     """
 
     def __init__(self, interval=1):
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-            raise ValueError(f"`interval` must be an int >= 1. Received: interval={interval!r}")
-        self.interval = interval
+        self.interval = check_int(interval, "interval", min_value=1, type_error=ValueError)
 
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Prints the line when `(i + 1) % interval == 0`."""
@@ -165,10 +231,14 @@ class GifGenerator(OptimizerCallback):
     def __init__(self, path, input_range=(0, 255), duration=80):
         self.path = str(path) if str(path).endswith(".gif") else f"{path}.gif"
         self.input_range = check_range(input_range)
-        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration <= 0:
-            raise ValueError(
-                f"`duration` must be a positive number of milliseconds. Received: {duration!r}"
-            )
+        duration = check_real(
+            duration,
+            "duration",
+            min_value=0,
+            min_inclusive=False,
+            expected="a positive number of milliseconds",
+            type_error=ValueError,
+        )
         self.duration = int(duration)
         self.frames = []
 
@@ -178,8 +248,6 @@ class GifGenerator(OptimizerCallback):
 
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Renders this iteration's frame."""
-        from PIL import Image, ImageDraw
-
         data_format = getattr(self.optimizer, "data_format", "channels_last")
         images = [to_display_image(x, self.input_range, data_format) for x in wrt_value]
         frame = upscale(image_grid(images), min_size=160)

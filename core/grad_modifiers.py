@@ -8,7 +8,9 @@ it never mutates its input.
 
 import tensorflow as tf
 
-EPSILON = 1e-7
+from .utils.utils import EPSILON
+
+__all__ = ["NAMES", "absolute", "get", "invert", "negate", "relu", "small_values"]
 
 
 def absolute(grads):

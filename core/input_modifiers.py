@@ -2,25 +2,67 @@
 
 `pre` runs before the forward pass, in list order; `post` runs after the
 update, in reverse order. Both take and return tensors and are traced into
-the optimizer's compiled step.
+the optimizer's compiled step. Modifiers that act inside the gradient tape,
+between the image and the model, are `Transform`s (`vis_widgets.core.transforms`);
+with a parameterization every modifier acts there (`pre` only).
 """
-
-import numbers
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from .validation import check_amounts
+
+__all__ = ["IdentityKey", "InputModifier", "Jitter"]
+
+
+class IdentityKey:
+    """A hashable stand-in for an object, equal only to itself: it keys by identity.
+
+    It holds a reference to the object, so the object's `id()` cannot be
+    reused by another object while the key is alive (a bare `id()` could).
+
+    Example:
+        >>> a, b = [1], [1]
+        >>> IdentityKey(a) == IdentityKey(a), IdentityKey(a) == IdentityKey(b)
+        (True, False)
+    """
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return isinstance(other, IdentityKey) and other.obj is self.obj
+
+    def __repr__(self):
+        return f"IdentityKey({type(self.obj).__name__} at {id(self.obj):#x})"
+
 
 class InputModifier:
     """Base class: `pre(x)` before the forward pass, `post(x)` after the update.
 
-    A modifier's tunable state lives in `tf.Variable`s listed by `variables`.
-    The optimizer traces its step with the first modifier instance it meets
-    for a given `trace_key()`; when a later `minimize` gets another instance
-    of the same kind, that instance's `variables` are copied into the traced
-    one inside the compiled step at every iteration (and its other state
-    through `load_state`), so nothing is retraced.
+    The optimizer traces its compiled step with the modifier instances of
+    the first call and reuses the trace for every later call whose
+    modifiers have the same `trace_key()`s. By default a key is the
+    instance itself, so an instance never stands in for another: settings
+    kept in plain Python attributes are always honoured (a new instance
+    costs one trace).
+
+    A modifier whose tunable state all lives in the `tf.Variable`s listed by
+    `variables` may opt in to sharing one trace across its instances by
+    returning a key without the instance, e.g. `(type(self),)`, as `Jitter`
+    and the transforms do: when a later `minimize` gets another instance of
+    the same kind, its `variables` are copied into the traced one inside
+    the compiled step at every iteration (and its other state through
+    `load_state` before and after the run), so nothing is retraced.
+
+    Within one traced step, `pre` may leave state on the instance for
+    `post` to read (`Jitter` keeps its offsets so).
 
     Example:
         ```python
@@ -39,6 +81,13 @@ class InputModifier:
         Args:
             input_shape: the seed's shape, batch axis included.
             data_format: the optimizer's data format.
+        """
+
+    def prepare_trace(self):
+        """Called once, not traced, before a compiled step is traced with this instance.
+
+        Create TensorFlow state the traced step needs here (e.g. a random
+        generator), so tracing creates no variable (default: nothing).
         """
 
     def pre(self, x):
@@ -66,26 +115,13 @@ class InputModifier:
         """
 
     def trace_key(self):
-        """What must match for two modifiers to share one traced step."""
-        return (type(self),)
+        """What must match for two modifiers to share one traced step.
 
-
-def _check_amount(jitter):
-    """Returns `jitter` as a 1-D float32 array of non-negative finite values."""
-    values = np.atleast_1d(np.asarray(jitter, dtype=object))
-    ok = values.ndim == 1 and values.size > 0
-    ok = ok and all(
-        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in values
-    )
-    if not ok:
-        raise TypeError(
-            "`jitter` must be a number or one number per image dimension. "
-            f"Received: jitter={jitter!r}"
-        )
-    values = values.astype(np.float32)
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError(f"`jitter` must be >= 0 and finite. Received: jitter={jitter!r}")
-    return values
+        Default: the instance itself (held by `IdentityKey`), so no other
+        instance shares its trace. Override only when `variables` and
+        `load_state` carry everything that differs between instances.
+        """
+        return (type(self), IdentityKey(self))
 
 
 class Jitter(InputModifier):
@@ -124,7 +160,7 @@ class Jitter(InputModifier):
     """
 
     def __init__(self, jitter=0.05, seed=None, data_format=None):
-        values = _check_amount(jitter)
+        values = check_amounts(jitter, "jitter", min_value=0)
         self._amount = tf.Variable(
             values, shape=tf.TensorShape([None]), trainable=False, name="jitter"
         )
@@ -146,7 +182,7 @@ class Jitter(InputModifier):
 
     @jitter.setter
     def jitter(self, value):
-        self._amount.assign(_check_amount(value))
+        self._amount.assign(check_amounts(value, "jitter", min_value=0))
 
     @property
     def variables(self):
@@ -158,7 +194,7 @@ class Jitter(InputModifier):
         self._generator.reset(other._generator.state)
 
     def trace_key(self):
-        """Jitters share a step when their data formats match."""
+        """Jitters share a step when their data formats match (amounts are copied in)."""
         return (type(self), self.data_format)
 
     def _image_axes(self, rank):

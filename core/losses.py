@@ -6,12 +6,14 @@ the model's input) and turns its value into one number per sample. The
 read, so losses never touch the model themselves.
 """
 
-import numbers
 import weakref
 
 import keras
-import numpy as np
 import tensorflow as tf
+
+from .validation import check_keras_tensor, is_int
+
+__all__ = ["ActivationMaximization", "Diversity", "Loss", "check_keras_tensor"]
 
 # Layers whose whole job is an activation: their pre-activation value is their input.
 _ACTIVATION_LAYERS = (
@@ -26,21 +28,6 @@ _ACTIVATION_LAYERS = (
 
 # layer -> its linear copy, so losses on one layer share one pre-activation tensor
 _LINEAR_COPIES = weakref.WeakKeyDictionary()
-
-
-def check_keras_tensor(tensor, name):
-    """Raises TypeError unless `tensor` is a symbolic Keras tensor."""
-    if not isinstance(tensor, keras.KerasTensor):
-        hint = ""
-        if tensor is None:
-            hint = (
-                " A Sequential model has inputs only once it was built: start it with "
-                "keras.Input(shape) or call model.build(input_shape), then use model.inputs[0]."
-            )
-        raise TypeError(
-            f"`{name}` must be a symbolic Keras tensor such as `model.inputs[0]` or "
-            f"`layer.output`. Received: {name}={tensor!r}.{hint}"
-        )
 
 
 def _layer_output(layer, attr="output"):
@@ -118,7 +105,7 @@ def _check_filter_indices(filter_indices, num_filters, layer_name):
         )
     result = []
     for idx in items:
-        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, numbers.Integral):
+        if not is_int(idx):
             raise TypeError(
                 "`filter_indices` must be an int, a list of ints or None. "
                 f"Received: filter_indices={filter_indices!r}"
@@ -167,7 +154,7 @@ class ActivationMaximization(Loss):
 
     Example:
         ```python
-        model = keras.applications.MobileNetV2(weights=None)
+        model = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3))
         loss = ActivationMaximization(model.layers[-1], 20, pre_activation=True)
         opt = Optimizer(model.inputs[0], [(loss, 1.0)])
         ```
@@ -233,3 +220,63 @@ class ActivationMaximization(Loss):
             "filter_indices": self.filter_indices,
             "pre_activation": self.pre_activation,
         }
+
+
+class Diversity(Loss):
+    """Pushes the samples of a batch apart in style (Lucid's `diversity`), minimized.
+
+    For each sample `b`, `G_b` is the Gram matrix `A_b^T A_b` of the layer's
+    activations `A_b` (positions x channels), divided by its Frobenius norm.
+    The loss of sample `b` is its mean cosine similarity to the others,
+    `mean over b' != b of <G_b, G_b'>` (0 for a batch of one). So the value
+    `named_losses` reports (the mean over samples) is the batch's mean
+    pairwise similarity, in [0, 1] for non-negative activations, and a
+    positive weight makes the pictures differ; Lucid maximizes minus the same
+    quantity (`objective - 1e2 * diversity(layer)`, batch of about 4).
+
+    This loss couples the samples on purpose: a sample's loss and gradient
+    depend on the other samples of the batch, unlike every other loss here,
+    so a batch with it is not N independent optimizations and a per-sample
+    weight of 0 on one sample still lets the others push away from it.
+
+    Args:
+        layer: the layer whose activations are compared (a conv layer, or a
+            2-D output, whose Gram matrix is then one outer product).
+
+    Example:
+        ```python
+        losses = [(ActivationMaximization(layer, 3), 1.0), (Diversity(layer), 10.0)]
+        opt = Optimizer(model.inputs[0], losses, parameterization=FourierImage())
+        imgs, _, _ = opt.minimize(seed_input=opt.make_seed(samples=4), max_iter=256)
+        ```
+    """
+
+    name = "Diversity Loss"
+
+    def __init__(self, layer):
+        output = _layer_output(layer)
+        if len(output.shape) < 2:
+            raise ValueError(
+                f"Layer '{layer.name}' must have a batched output of rank >= 2. "
+                f"Received output shape: {output.shape}"
+            )
+        self.layer = layer
+        self.data_format = getattr(layer, "data_format", None) or keras.config.image_data_format()
+        super().__init__(output)
+
+    def call(self, value):
+        """Returns each sample's mean cosine similarity to the other samples' Gram matrices."""
+        value = tf.cast(value, tf.float32)
+        if value.shape.rank > 2 and self.data_format == "channels_first":
+            value = tf.experimental.numpy.moveaxis(value, 1, -1)
+        batch = tf.shape(value)[0]
+        flat = tf.reshape(value, [batch, -1, tf.shape(value)[-1]])
+        grams = tf.matmul(flat, flat, transpose_a=True)
+        grams = tf.reshape(tf.nn.l2_normalize(grams, axis=[1, 2], epsilon=1e-10), [batch, -1])
+        similarity = tf.matmul(grams, grams, transpose_b=True)  # (batch, batch)
+        others = tf.reduce_sum(similarity, axis=1) - tf.linalg.diag_part(similarity)
+        return others / tf.cast(tf.maximum(batch - 1, 1), tf.float32)
+
+    def get_config(self):
+        """Returns `{"layer": layer name}`."""
+        return {"layer": self.layer.name}

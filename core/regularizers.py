@@ -6,12 +6,14 @@ between input sizes.
 """
 
 import math
-import numbers
 
 import keras
 import tensorflow as tf
 
-from .losses import Loss, check_keras_tensor
+from .losses import Loss
+from .validation import check_keras_tensor, check_real
+
+__all__ = ["LPNorm", "TotalVariation"]
 
 
 def _per_sample_size(x):
@@ -40,14 +42,6 @@ def _power(x, p):
     return tf.pow(x, p)
 
 
-def _check_real(value, name, minimum, inclusive=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise TypeError(f"`{name}` must be a real number. Received: {name}={value!r}")
-    if value < minimum or (not inclusive and value == minimum):
-        sign = ">=" if inclusive else ">"
-        raise ValueError(f"`{name}` must be {sign} {minimum}. Received: {name}={value!r}")
-
-
 class LPNorm(Loss):
     """The L-p norm of the input, so values stay in a natural range (keras-vis).
 
@@ -74,7 +68,7 @@ class LPNorm(Loss):
 
     def __init__(self, img_input, p=6.0):
         check_keras_tensor(img_input, "img_input")
-        _check_real(p, "p", 1)
+        check_real(p, "p", min_value=1, max_value=math.inf)
         super().__init__(img_input)
         self.p = p
         self.name = f"L-{p} Norm Loss"
@@ -125,7 +119,7 @@ class TotalVariation(Loss):
 
     def __init__(self, img_input, beta=2.0, data_format=None):
         check_keras_tensor(img_input, "img_input")
-        _check_real(beta, "beta", 0, inclusive=False)
+        check_real(beta, "beta", min_value=0, min_inclusive=False)
         if len(img_input.shape) < 3:
             raise ValueError(
                 "TotalVariation needs an input with a batch axis, image dimensions and a "

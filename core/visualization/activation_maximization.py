@@ -1,11 +1,93 @@
-"""keras-vis's one-call entry points: `visualize_activation` and its `_with_losses` form."""
+"""keras-vis's one-call entry points, `visualize_activation` and its `_with_losses` form.
 
+Also `keras_vis_losses`, keras-vis's three losses for one layer's filters,
+which `visualize_activation`, the dashboard and the recipes build on.
+"""
+
+import keras
 import numpy as np
 
 from ..losses import ActivationMaximization
 from ..optimizer import Optimizer
 from ..regularizers import LPNorm, TotalVariation
 from ..utils import check_range, to_channels_last
+from ..validation import check_bool, check_int, is_int
+
+
+def _find_layer(model, layer):
+    """`layer` as a Layer of `model`: given as the layer, its name or its index."""
+    if isinstance(layer, keras.layers.Layer):
+        return layer
+    if isinstance(layer, str):
+        return model.get_layer(layer)  # ValueError naming the missing layer
+    if is_int(layer):
+        n = len(model.layers)
+        if not -n <= layer < n:
+            raise ValueError(
+                f"`layer` must index `model.layers` ({n} layers: -{n} to {n - 1}). "
+                f"Received: layer={layer}"
+            )
+        return model.layers[layer]
+    raise TypeError(
+        f"`layer` must be a Keras layer, a layer name or an index. Received: layer={layer!r}"
+    )
+
+
+def is_softmax(layer):
+    """True for a softmax layer, or a layer whose activation is softmax."""
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    return getattr(getattr(layer, "activation", None), "__name__", "") == "softmax"
+
+
+def keras_vis_losses(
+    model,
+    layer,
+    filter_indices=None,
+    act_max_weight=1,
+    lp_norm_weight=10,
+    tv_weight=10,
+    pre_activation=None,
+):
+    """Returns keras-vis's three losses for some filters of a layer, as `[(loss, weight)]`.
+
+    `ActivationMaximization(layer, filter_indices)`, `LPNorm(input)` (p=6)
+    and `TotalVariation(input)` (beta=2), weighted 1, 10 and 10 by default,
+    as `visualize_activation` builds them.
+
+    Args:
+        model: a single-input Keras model.
+        layer: the layer, its name, or its index in `model.layers`.
+        filter_indices: an int, a list of ints, or None (the whole output).
+        act_max_weight: the activation loss's weight.
+        lp_norm_weight: the L-6 norm's weight.
+        tv_weight: the total variation's weight.
+        pre_activation: maximize the values before the layer's activation;
+            None: True for a softmax layer (the usual trap), else False.
+
+    Returns:
+        A new list of three `(Loss, weight)` tuples.
+
+    Raises:
+        ValueError: for an unknown layer name or an index out of range.
+        TypeError: for a `layer` of another type.
+
+    Example:
+        ```python
+        losses = keras_vis_losses(model, "predictions", 3)
+        opt = Optimizer(model.inputs[0], losses, input_range=(0.0, 1.0))
+        ```
+    """
+    layer = _find_layer(model, layer)
+    if pre_activation is None:
+        pre_activation = is_softmax(layer)
+    pre_activation = check_bool(pre_activation, "pre_activation")
+    x = model.inputs[0]
+    return [
+        (ActivationMaximization(layer, filter_indices, pre_activation), act_max_weight),
+        (LPNorm(x), lp_norm_weight),
+        (TotalVariation(x), tv_weight),
+    ]
 
 
 def visualize_activation_with_losses(
@@ -81,19 +163,16 @@ def visualize_activation(
         ```
     """
     n = len(model.layers)
-    if isinstance(layer_idx, bool) or not isinstance(layer_idx, (int, np.integer)):
-        raise TypeError(f"`layer_idx` must be an int. Received: {layer_idx!r}")
+    check_int(layer_idx, "layer_idx")
     if not -n <= layer_idx < n:
         raise ValueError(
             f"`layer_idx` must index `model.layers` ({n} layers: -{n} to {n - 1}). "
             f"Received: {layer_idx}"
         )
     x = model.inputs[0]
-    losses = [
-        (ActivationMaximization(model.layers[layer_idx], filter_indices), act_max_weight),
-        (LPNorm(x), lp_norm_weight),
-        (TotalVariation(x), tv_weight),
-    ]
+    weights = (act_max_weight, lp_norm_weight, tv_weight)
+    # keras-vis maximizes the layer's output as it is, softmax included
+    losses = keras_vis_losses(model, layer_idx, filter_indices, *weights, pre_activation=False)
     return visualize_activation_with_losses(
         x, losses, wrt_tensor, seed_input, input_range, **minimize_kwargs
     )

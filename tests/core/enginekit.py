@@ -1,5 +1,6 @@
-"""Helpers for the engine tests: a loss with a known gradient, a recording callback."""
+"""Helpers for the engine tests: losses with known values, recording callbacks, checks."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -20,6 +21,28 @@ class Linear(Loss):
         return tf.reduce_sum(self.coef * value, axis=axes)
 
 
+class MeanAbsoluteError(Loss):
+    """`mean |x - target|` per sample: fitting a given image."""
+
+    name = "MAE"
+
+    def __init__(self, tensor, target):
+        super().__init__(tensor)
+        self.target = tf.constant(target, tf.float32)
+
+    def call(self, value):
+        return tf.reduce_mean(tf.abs(value - self.target), axis=list(range(1, value.shape.rank)))
+
+
+class NanLoss(Linear):
+    """A `Linear` loss that is NaN everywhere."""
+
+    name = "Nan"
+
+    def call(self, value):
+        return super().call(value) * np.float32("nan")
+
+
 class Recorder(OptimizerCallback):
     """Keeps copies of everything the optimizer hands to its callbacks."""
 
@@ -38,8 +61,46 @@ class Recorder(OptimizerCallback):
                 "overall": overall_loss,
                 "grads": np.array(grads),
                 "wrt": np.array(wrt_value),
+                "raw": self.optimizer.per_sample_raw_losses,
             }
         )
 
     def on_end(self):
         self.events.append("end")
+
+
+class At(Recorder):
+    """A `Recorder` that calls `action(optimizer)` in the callback of iteration `i`."""
+
+    def __init__(self, i, action):
+        super().__init__()
+        self.at, self.action = i, action
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        super().callback(i, named_losses, overall_loss, grads, wrt_value)
+        if i == self.at:
+            self.action(self.optimizer)
+
+
+def overall_loss(opt, batch):
+    """The optimizer's weighted objective per sample for `batch`, with no modifier."""
+    x = opt.input_tensor
+    batch = tf.constant(batch, tf.float32)
+    total = 0.0
+    for k, loss in enumerate(opt.losses):
+        value = batch if loss.tensor is x else keras.Model(x, loss.tensor)(batch, training=False)
+        total += np.asarray(opt.get_weight(k), np.float32) * loss.call(value).numpy()
+    return np.asarray(total)
+
+
+def assert_descends(opt, max_iter=20, seed_input=None, **minimize_kwargs):
+    """Lucid's assert_gradient_ascent for a minimizer: the objective of the final input is lower.
+
+    The objective is evaluated on the seed and on `opt.last_input` without
+    any modifier (so random transforms do not make it noisy). Returns both.
+    """
+    seed = opt.make_seed(seed_input)
+    opt.minimize(seed, max_iter=max_iter, verbose=False, **minimize_kwargs)
+    start, end = overall_loss(opt, seed), overall_loss(opt, opt.last_input)
+    assert np.all(end < start), (start, end)
+    return start, end

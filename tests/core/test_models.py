@@ -5,22 +5,11 @@ import numpy as np
 import pytest
 from enginekit import Recorder
 
-from vis_widgets.core import (
-    ActivationMaximization,
-    Jitter,
-    LPNorm,
-    Optimizer,
-    TotalVariation,
-)
+from vis_widgets.core import ActivationMaximization, Jitter, Optimizer, keras_vis_losses
 
 
 def _three_losses(model, layer, index, pre_activation=False, reg_weight=10.0):
-    x = model.inputs[0]
-    return [
-        (ActivationMaximization(layer, index, pre_activation=pre_activation), 1.0),
-        (LPNorm(x), reg_weight),
-        (TotalVariation(x), reg_weight),
-    ]
+    return keras_vis_losses(model, layer, index, 1.0, reg_weight, reg_weight, pre_activation)
 
 
 def _check_descends(model, layer, index, modifiers):

@@ -1,4 +1,4 @@
-"""The Optimizer's contract (SEMANTICS.md), checked by value on tiny models."""
+"""The Optimizer's contract (docs/engine.md), checked by value on tiny models."""
 
 import threading
 import time
