@@ -3,6 +3,9 @@
 import threading
 import time
 
+import keras
+import numpy as np
+
 from vis_widgets.core import (
     ActivationMaximization,
     LPNorm,
@@ -64,3 +67,86 @@ def three_losses(model, pre_activation=True):
         (LPNorm(x), 10.0),
         (TotalVariation(x), 10.0),
     ]
+
+
+def walk(root):
+    """Yields `root` and every widget below it (children of boxes and tabs)."""
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        yield widget
+        stack.extend(reversed(getattr(widget, "children", ())))
+
+
+def find_all(root, css_class=None, description=None, kind=None):
+    """The widgets below `root` with a CSS class, a description and/or a type, in tree order."""
+    found = []
+    for widget in walk(root):
+        if kind is not None and not isinstance(widget, kind):
+            continue
+        if css_class is not None and css_class not in getattr(widget, "_dom_classes", ()):
+            continue
+        if description is not None and getattr(widget, "description", None) != description:
+            continue
+        found.append(widget)
+    return found
+
+
+def find(root, css_class=None, description=None, kind=None):
+    """The one widget below `root` with a class, a description and/or a type (asserts one)."""
+    found = find_all(root, css_class, description, kind)
+    assert len(found) == 1, f"{len(found)} widgets with class {css_class!r} / {description!r}"
+    return found[0]
+
+
+class EngineSpy:
+    """An `Attributor` stand-in: records every `attribute` call, can hold one or fail some.
+
+    Everything else is the real engine's (`top_k`, `cam_layer`, `trace_count`...).
+
+    Args:
+        engine: the real `Attributor`.
+        hold: hold the `hold`-th call (1-based) until `release()`; None: never.
+        fail: a method name whose calls raise `RuntimeError("out of memory")`
+            while `failing` is True.
+    """
+
+    def __init__(self, engine, hold=None, fail=None):
+        self._engine, self.hold, self.fail = engine, hold, fail
+        self.failing = fail is not None
+        self.calls = []
+        self.held = threading.Event()
+        self._release = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def attribute(self, images, targets=None, **kwargs):
+        self.calls.append({"targets": targets, **kwargs})
+        if self.hold is not None and len(self.calls) == self.hold:
+            self.held.set()
+            assert self._release.wait(WAIT), "the held call was never released"
+        if self.failing and kwargs.get("method") == self.fail:
+            raise RuntimeError("out of memory")
+        return self._engine.attribute(images, targets, **kwargs)
+
+    def wait_held(self):
+        assert self.held.wait(WAIT), "no call was held"
+
+    def release(self):
+        self._release.set()
+
+
+def explorer_model(classes=6):
+    """A 12x12x3 CNN: two ReLU convolutions (the second 'conv2', 8x8), GAP, a softmax 'pred'."""
+    inp = keras.Input((12, 12, 3))
+    h = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(inp)
+    h = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(h)
+    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
+    out = keras.layers.Dense(classes, activation="softmax", name="pred")(h)
+    return keras.Model(inp, out)
+
+
+def explorer_images(count=3, seed=0):
+    """Random 12x12x3 images in [0, 1]."""
+    return np.random.default_rng(seed).uniform(0, 1, (count, 12, 12, 3)).astype("float32")
