@@ -12,8 +12,10 @@ _LAZY = {
     "AttributionExplorer": ".explorer",
     "Dashboard": ".dashboard",
     "DashboardState": ".state",
+    "LayerBrowser": ".layers",
     "LivePlot": ".liveplot",
-    "RunRecord": ".history",
+    "ModelDashboard": ".model_dashboard",
+    "RunRecord": ".runs",
 }
 
 __all__ = ["__version__", *_LAZY]
