@@ -1,6 +1,8 @@
 """The attribution explorer, headless: every control checked by the maps it shows, by value."""
 
+import base64
 import io
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -10,8 +12,9 @@ from traitlets import TraitError
 from widgetkit import WAIT, EngineSpy, explorer_images, explorer_model, find, find_all
 
 from vis_widgets.core.attribution import Attributor
-from vis_widgets.explorer.pictures import overlay_picture, picture_png
+from vis_widgets.explorer.pictures import MAP_SIZE, overlay_picture, picture_png
 from vis_widgets.explorer.sanity import CELL
+from vis_widgets.render import CAPTION_HEIGHT
 
 
 @pytest.fixture
@@ -244,7 +247,7 @@ def test_panes_side_by_side_can_be_added_and_removed(model, images, make_explore
 
 
 def test_png_export_and_the_snippet_reproduce_what_is_shown(
-    model, images, make_explorer, tmp_path
+    model, images, make_explorer, tmp_path, monkeypatch
 ):
     explorer = make_explorer(
         model,
@@ -256,12 +259,25 @@ def test_png_export_and_the_snippet_reproduce_what_is_shown(
     explorer.state.index = 1
     _ready(explorer)
     data = explorer.png_bytes()
-    picture = Image.open(io.BytesIO(data))
-    assert picture.format == "PNG" and picture.size[0] > 4 * picture.size[1] / 2
+    picture = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    # The image and 3 panes side by side, 4 px apart, each upscaled to 192 px under a caption.
+    assert picture.shape == (CAPTION_HEIGHT + MAP_SIZE, 4 * MAP_SIZE + 3 * 4, 3)
+    scale = MAP_SIZE // 12
+    for k, over in enumerate([explorer.shown.picture, *explorer.shown.overlays]):
+        left = k * (MAP_SIZE + 4)
+        cell = picture[CAPTION_HEIGHT:, left : left + MAP_SIZE]
+        np.testing.assert_array_equal(cell[::scale, ::scale], np.broadcast_to(over, (12, 12, 3)))
     assert explorer.save_png(tmp_path / "maps.png").read_bytes() == data
-    find(explorer.widget, "vw-attr-save-png").click()  # the button saves in the working dir
-    source = find(explorer.widget, "vw-attr-code").value
+    link = find(explorer.widget, "vw-download-png")  # the browser download: the same bytes
+    assert 'download="attribution.png"' in link.value
+    assert base64.b64decode(re.search(r"base64,([^\"]+)", link.value)[1]) == data
+    monkeypatch.chdir(tmp_path)
+    find(explorer.widget, "vw-save-png").click()  # the button saves on the kernel's machine
+    assert (tmp_path / "attribution.png").read_bytes() == data
+    source = find(explorer.widget, "vw-export-code").value
     assert source == explorer.code_snippet()
+    code_link = find(explorer.widget, "vw-download-code").value
+    assert base64.b64decode(re.search(r"base64,([^\"]+)", code_link)[1]).decode() == source
     namespace = {"model": model, "images": images}
     exec(source, namespace)
     assert namespace["target"] == explorer.state.target
@@ -323,8 +339,16 @@ def test_bad_arguments_name_what_was_expected(model, images):
         AttributionExplorer(model, images, class_names=["a", "b"])
     with pytest.raises(ValueError, match="`labels` must give one class per image"):
         AttributionExplorer(model, images, labels=[1])
-    with pytest.raises(TraitError, match="`method` must be one of"):
+    with pytest.raises(ValueError, match="`method` must be one of"):
         AttributionExplorer(model, images, methods=["sailency"])
+    with pytest.raises(ValueError, match="`backprop_modifier` must be one of"):
+        AttributionExplorer(model, images, methods=[("saliency", "guidded")])
+    with pytest.raises(TypeError, match="Each of `methods` must be a method name or a"):
+        AttributionExplorer(model, images, methods=[3])
+    with pytest.raises(ValueError, match="`alpha` must be in"):
+        AttributionExplorer(model, images, alpha=2.0)
+    with pytest.raises(ValueError, match="`colormap` must be a matplotlib colormap name"):
+        AttributionExplorer(model, images, colormap="jett")
     with pytest.raises(ValueError, match="`images=None` shows the demo's digits"):
         AttributionExplorer(model)
 

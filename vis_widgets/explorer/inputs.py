@@ -29,6 +29,12 @@ class ExplorerImages:
         source: the Python lines that define `images` as the explorer holds
             them (used by the exported snippet), or None when the snippet
             must be given `images` (a numpy batch from the user).
+
+    Example:
+        ```python
+        shown = resolve_images(None, (None, 16, 16, 1), "channels_last")  # the demo's digits
+        shown.batch.shape, shown.input_range  # ((450, 16, 16, 1), (0.0, 255.0))
+        ```
     """
 
     batch: np.ndarray

@@ -1,11 +1,12 @@
-"""The explorer's calls into the engine: one map per (image, class, pane settings), cached.
+"""The explorer's calls into the engine: maps (cached), class probabilities, the CAM layers.
 
 `MapSource` asks the `Attributor` for one image's map at a time (the engine
 compiles one function per kind of map, so a new class or image never
 retraces) and keeps the latest maps in a small least-recently-used cache: a
 colormap or alpha change redraws without recomputing, and going back to
 earlier settings is instant. SmoothGrad's maps are random: a cached one is
-shown again as it was.
+shown again as it was. `class_probabilities`, `cam_candidates` and
+`cam_rule` are what the class picker and the CAM-layer choice list.
 """
 
 import collections
@@ -13,6 +14,7 @@ import dataclasses
 import threading
 import time
 
+import keras
 import numpy as np
 
 
@@ -26,6 +28,12 @@ class MapResult:
         warnings: the engine's warnings for this map (e.g. an all-zero CAM).
         error: the exception raised, or None.
         cached: whether the map came from the cache.
+
+    Example:
+        ```python
+        result = MapSource(Attributor(model), images).get(0, 3, PaneSpec("saliency"))
+        result.error is None and result.map.shape  # (16, 16)
+        ```
     """
 
     map: np.ndarray = None
@@ -50,7 +58,7 @@ class MapSource:
     Example:
         ```python
         source = MapSource(Attributor(model), images)
-        result = source.get(0, 3, PaneSpec("gradcam"))
+        result = source.get(0, 3, PaneSpec("saliency"))
         result.map.shape  # (H, W)
         ```
     """
@@ -94,3 +102,56 @@ class MapSource:
         """Forgets every cached map (e.g. after the model was trained further)."""
         with self._lock:
             self._cache.clear()
+
+
+def class_probabilities(attributor, batch, chunk=64):
+    """Every image's class probabilities `(N, C)`, from the engine's `top_k` (`chunk` a call).
+
+    Example:
+        ```python
+        probabilities = class_probabilities(Attributor(model), images)
+        probabilities.sum(axis=1)  # ones
+        ```
+    """
+    n, c = len(batch), attributor.num_classes
+    out = np.zeros((n, c), np.float32)
+    for start in range(0, n, chunk):
+        indices, values = attributor.top_k(batch[start : start + chunk], k=c)
+        np.put_along_axis(out[start : start + chunk], indices, values, axis=-1)
+    return out
+
+
+def cam_candidates(model, data_format):
+    """The names of the top-level layers whose output has a spatial extent > 1 (CAM layers).
+
+    Example:
+        ```python
+        cam_candidates(model, "channels_last")  # ['rescale', 'conv1', 'conv2', 'pool1', ...]
+        ```
+    """
+    names = []
+    for layer in model.layers:
+        shape = getattr(getattr(layer, "output", None), "shape", None)
+        if isinstance(layer, keras.layers.InputLayer) or shape is None or len(shape) != 4:
+            continue
+        spatial = shape[2:] if data_format == "channels_first" else shape[1:3]
+        if all(d is None or d > 1 for d in spatial):
+            names.append(layer.name)
+    return names
+
+
+def cam_rule(attributor):
+    """`(layer name, text)` of the layer the engine's rule picks for CAMs.
+
+    The name is None (and the text says why) for a model without a spatial layer.
+
+    Example:
+        ```python
+        cam_rule(Attributor(model))  # ('pool2', "pool2 (4, 4, 24), rule: input of 'flatten'")
+        ```
+    """
+    try:
+        choice = attributor.cam_layer()
+    except ValueError as err:  # no spatial layer: the CAM panes will show the error
+        return None, f"none ({err})"
+    return choice.name, f"{choice.name} {tuple(choice.shape[1:])}, {choice.how}"

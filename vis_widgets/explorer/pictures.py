@@ -73,13 +73,3 @@ def row_picture(pictures, labels, size=MAP_SIZE, margin=4):
         labelled_grid([as_rgb(p)], [label], cell_size=size) for p, label in zip(pictures, labels)
     ]
     return stitch_images(cells, margin=margin, cols=len(cells))
-
-
-def placeholder_png(width, height, text=""):
-    """A light grey PNG with a caption, shown before a first picture (provisional)."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (int(width), int(height)), (236, 236, 236))
-    if text:
-        ImageDraw.Draw(img).text((8, height // 2 - 6), text, fill=(110, 110, 110))
-    return encode_png(np.asarray(img))

@@ -14,11 +14,12 @@ import html
 import traceback
 
 import ipywidgets as widgets
+from traitlets import dlink
 
 from vis_widgets.core.attribution import cascading_randomization
 from vis_widgets.core.attribution import graph as graph_lib
 from vis_widgets.explorer.pictures import MAP_SIZE, overlay_picture, picture_png
-from vis_widgets.explorer.views import picture_widget, styled
+from vis_widgets.explorer.views import close_tree, picture_widget, styled
 from vis_widgets.runner import Runner
 
 CELL = MAP_SIZE * 2 // 3
@@ -69,6 +70,14 @@ class SanityPanel:
             (`vw-attr-sanity-rho`).
         result: the `RandomizationResult` of each pane, after a check.
         widget: the tab's `VBox`.
+
+    Example:
+        ```python
+        panel = explorer.sanity  # an explorer's Sanity check tab
+        panel.run()  # True: the check runs on its own thread
+        panel.wait()
+        panel.result[0].spearman[:, 0]  # one rank correlation per layer re-initialized
+        ```
     """
 
     def __init__(self, model, request, images, layers=None):
@@ -91,9 +100,10 @@ class SanityPanel:
             "vw-attr-sanity",
         )
         self.button.on_click(lambda _: self.run())
+        dlink((self.runner, "running"), (self.button, "disabled"))
         self.status = styled(widgets.Label(), "vw-attr-sanity-status")
         self.rows = styled(widgets.VBox(), "vw-attr-sanity-rows")
-        self.errors = styled(widgets.Output(), "vw-errors", "vw-attr-sanity-errors")
+        self.errors = styled(widgets.Output(), "vw-attr-sanity-errors")
         self.widget = widgets.VBox(
             [
                 widgets.HTML(f"<small>{EXPLANATION}</small>"),
@@ -109,16 +119,19 @@ class SanityPanel:
         The rows are made here, on the caller's thread (the check's thread only
         sets their values).
         """
-        request = self._request()
-        cells = self._make_rows(request)
-        return self.runner.start(lambda: self._check(request, cells), prepare=self._started)
+        request, cells = self._request(), []
+
+        def prepare():  # only once the start is accepted: a running check keeps its rows
+            cells.extend(self._make_rows(request))
+            self._started()
+
+        return self.runner.start(lambda: self._check(request, cells), prepare=prepare)
 
     def wait(self, timeout=None):
         """Waits for the check; True when none runs."""
         return self.runner.wait(timeout)
 
     def _started(self):
-        self.button.disabled = True
         self.errors.outputs = ()
         self.status.value = f"re-initializing {len(self.layers)} layers, one at a time..."
 
@@ -139,7 +152,7 @@ class SanityPanel:
         old = self.rows.children
         self.rows.children = rows
         for row in old:
-            row.close()
+            close_tree(row)
         return cells
 
     def _check(self, request, cells):
@@ -176,8 +189,6 @@ class SanityPanel:
         except Exception as err:
             self.status.value = f"the check failed: {type(err).__name__}"
             self.errors.append_stderr("".join(traceback.format_exception_only(err)))
-        finally:
-            self.button.disabled = False
 
     def _summary(self, request, results):
         last = ", ".join(

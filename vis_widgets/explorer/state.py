@@ -40,6 +40,19 @@ _DEFAULTS = {
 }
 
 
+class SettingError(TraitError, ValueError):
+    """An explorer setting out of its range or an unknown name (a `ValueError` too).
+
+    Example:
+        ```python
+        try:
+            ExplorerState(num_images=2, num_classes=10, target=10)
+        except ValueError as err:
+            print(err)  # `target` must be in [0, 10) (the model has 10 classes). ...
+        ```
+    """
+
+
 def takes_modifier(method):
     """Whether `backprop_modifier` applies to `method` (not to Score-CAM nor Guided Grad-CAM)."""
     return method not in GRADIENT_FREE and method != "guided_gradcam"
@@ -48,7 +61,7 @@ def takes_modifier(method):
 def check_method(value):
     """Returns `value` if it is a method of `Attributor.methods`, else raises TraitError."""
     if value not in Attributor.methods:
-        raise TraitError(
+        raise SettingError(
             f"`method` must be one of {', '.join(Attributor.methods)}. Received: method={value!r}"
         )
     return value
@@ -58,7 +71,7 @@ def check_modifier(value):
     """Returns the modifier's name (`"none"` for None) if it is one of `MODIFIERS`."""
     value = "none" if value is None else value
     if value not in MODIFIERS:
-        raise TraitError(
+        raise SettingError(
             f"`backprop_modifier` must be one of {list(MODIFIERS)} (or None). "
             f"Received: backprop_modifier={value!r}"
         )
@@ -76,6 +89,12 @@ class PaneSpec:
         params: the method's own number parameters, `((name, value), ...)`.
         layer: the CAM layer's name, or None (the engine's rule, and for
             gradient maps).
+
+    Example:
+        ```python
+        spec = PaneSpec("smoothgrad", params=(("samples", 8), ("noise", 0.1)))
+        spec.kwargs(), spec.label()  # ({'method': 'smoothgrad', 'samples': 8, ...}, '...')
+        ```
     """
 
     method: str
@@ -114,6 +133,12 @@ class Request:
         alpha: the heatmap's weight in the overlay, in [0, 1].
         pane_states: the `PaneState` each result is drawn into (not part
             of the request's equality).
+
+    Example:
+        ```python
+        state = ExplorerState(num_images=2, num_classes=10, panes=["gradcam"])
+        assert state.request() == state.request()  # equal settings, one computation
+        ```
     """
 
     index: int
@@ -209,6 +234,7 @@ class ExplorerState(HasTraits):
     def __init__(self, num_images, num_classes, panes=("saliency",), cam_layers=None, **traits):
         self.num_images, self.num_classes = int(num_images), int(num_classes)
         self.cam_layers = None if cam_layers is None else tuple(cam_layers)
+        panes = [panes] if isinstance(panes, (str, PaneState)) else list(panes)
         super().__init__(panes=[self.make_pane(p) for p in panes], **traits)
 
     @staticmethod
@@ -222,7 +248,7 @@ class ExplorerState(HasTraits):
             return PaneState(
                 method=check_method(spec[0]), backprop_modifier=check_modifier(spec[1])
             )
-        raise TraitError(
+        raise TypeError(
             "Each of `methods` must be a method name or a (method, backprop_modifier) pair. "
             f"Received: {spec!r}"
         )
@@ -276,7 +302,7 @@ class ExplorerState(HasTraits):
         value = proposal["value"]
         name = proposal["trait"].name
         if not 0 <= value < limit:
-            raise TraitError(
+            raise SettingError(
                 f"`{name}` must be in [0, {limit}) ({what}). Received: {name}={value}"
             )
         return value
@@ -297,7 +323,7 @@ class ExplorerState(HasTraits):
     def _validate_panes(self, proposal):
         panes = list(proposal["value"])
         if not 1 <= len(panes) <= MAX_PANES or not all(isinstance(p, PaneState) for p in panes):
-            raise TraitError(
+            raise SettingError(
                 f"`panes` must hold 1 to {MAX_PANES} PaneState objects. Received: {panes!r}"
             )
         return panes
@@ -307,14 +333,14 @@ class ExplorerState(HasTraits):
         value, name = proposal["value"], proposal["trait"].name
         low, high, _ = NUMBER_LIMITS[name]
         if not (math.isfinite(value) and low <= value <= high):
-            raise TraitError(f"`{name}` must be in [{low}, {high}]. Received: {name}={value!r}")
+            raise SettingError(f"`{name}` must be in [{low}, {high}]. Received: {name}={value!r}")
         return value
 
     @validate("cam_layer")
     def _validate_cam_layer(self, proposal):
         value = proposal["value"]
         if value and self.cam_layers is not None and value not in self.cam_layers:
-            raise TraitError(
+            raise SettingError(
                 f"`cam_layer` must be '' (the engine's rule) or one of {list(self.cam_layers)}. "
                 f"Received: cam_layer={value!r}"
             )
@@ -324,14 +350,14 @@ class ExplorerState(HasTraits):
     def _validate_alpha(self, proposal):
         value = proposal["value"]
         if not (isinstance(value, numbers.Real) and 0.0 <= value <= 1.0):
-            raise TraitError(f"`alpha` must be in [0, 1]. Received: alpha={value!r}")
+            raise SettingError(f"`alpha` must be in [0, 1]. Received: alpha={value!r}")
         return value
 
     @validate("colormap")
     def _validate_colormap(self, proposal):
         value = proposal["value"]
         if value not in matplotlib.colormaps:
-            raise TraitError(
+            raise SettingError(
                 f"`colormap` must be a matplotlib colormap name, e.g. one of {list(COLORMAPS)}. "
                 f"Received: colormap={value!r}"
             )

@@ -12,13 +12,14 @@ import numpy as np
 from traitlets import dlink, link
 
 from vis_widgets.core.attribution import Attributor
-from vis_widgets.explorer.pictures import MAP_SIZE, placeholder_png
+from vis_widgets.explorer.pictures import MAP_SIZE
 from vis_widgets.explorer.state import (
     COLORMAPS,
     MODIFIERS,
     NUMBER_LIMITS,
     takes_modifier,
 )
+from vis_widgets.render import placeholder_png
 
 TOP_K = 5
 
@@ -28,6 +29,15 @@ def styled(widget, *css_classes):
     for css_class in css_classes:
         widget.add_class(css_class)
     return widget
+
+
+def close_tree(root):
+    """Closes a widget and every widget below it (children of boxes and tabs)."""
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        stack.extend(getattr(widget, "children", ()))
+        widget.close()
 
 
 def picture_widget(css_class, text="computing..."):
@@ -52,6 +62,13 @@ class PaneView:
         caption: an `HTML` line under it (`vw-attr-caption`).
         remove: the pane's remove `Button` (`vw-attr-remove`).
         widget: the column (`vw-attr-pane`).
+
+    Example:
+        ```python
+        view = PaneView(PaneState(method="gradcam"), on_remove=print)
+        view.method.value = "layercam"  # sets the pane's method
+        view.widget  # the column
+        ```
     """
 
     def __init__(self, pane, on_remove):
@@ -114,6 +131,12 @@ class ImagePicker:
         image: the input's `Image` (`vw-attr-image`).
         caption: what the image is (its name, its true label).
         widget: the column.
+
+    Example:
+        ```python
+        picker = ImagePicker(explorer.state, explorer.images)
+        picker.slider.value = 1  # shows image 1: the explorer recomputes
+        ```
     """
 
     def __init__(self, state, images):
@@ -162,6 +185,13 @@ class ClassPicker:
         state: the `ExplorerState`.
         images: the `ExplorerImages` (for class names).
         probabilities: `(N, C)` the model's probabilities for every image.
+
+    Example:
+        ```python
+        picker = ClassPicker(explorer.state, explorer.images, explorer.probabilities)
+        picker.dropdown.options[0]  # ('2 · 99.7%', 2): the top class and its probability
+        picker.typed.value = 7  # any class: added to the list, marked "typed"
+        ```
     """
 
     def __init__(self, state, images, probabilities):
@@ -223,6 +253,12 @@ class ParameterControls:
         state: the `ExplorerState`.
         layers: the layer names a CAM may read.
         rule_text: what the engine's rule picks, e.g. `"pool2 (4, 4, 24)"`.
+
+    Example:
+        ```python
+        controls = ParameterControls(explorer.state, ["conv2", "pool2"], "pool2 (4, 4, 24)")
+        controls.sliders["noise"].value = 0.1  # SmoothGrad's noise, for every pane
+        ```
     """
 
     def __init__(self, state, layers, rule_text):

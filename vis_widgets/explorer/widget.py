@@ -9,9 +9,6 @@ them into the state (each pane's `png` and `caption`, `image_png`,
 set traits or start a job.
 """
 
-import html
-import pathlib
-
 import ipywidgets as widgets
 import numpy as np
 from traitlets import dlink
@@ -19,15 +16,10 @@ from traitlets import dlink
 from vis_widgets.core.attribution import Attributor
 from vis_widgets.core.attribution.checks import CAM_METHODS
 from vis_widgets.explorer.inputs import resolve_images
-from vis_widgets.explorer.maps import MapSource
-from vis_widgets.explorer.pictures import (
-    MAP_SIZE,
-    overlay_picture,
-    picture_png,
-    placeholder_png,
-    row_picture,
-)
+from vis_widgets.explorer.maps import MapSource, cam_candidates, cam_rule, class_probabilities
+from vis_widgets.explorer.pictures import picture_png
 from vis_widgets.explorer.sanity import SanityPanel
+from vis_widgets.explorer.shown import ShownMaps
 from vis_widgets.explorer.snippet import explorer_snippet
 from vis_widgets.explorer.state import MAX_PANES, ExplorerState
 from vis_widgets.explorer.views import (
@@ -36,10 +28,11 @@ from vis_widgets.explorer.views import (
     PaneView,
     ParameterControls,
     add_button,
+    close_tree,
     styled,
 )
 from vis_widgets.explorer.worker import LatestWorker
-from vis_widgets.render import encode_png
+from vis_widgets.export import ExportPanel, write_bytes
 
 SETTINGS = (
     "index",
@@ -64,15 +57,11 @@ ADD_ORDER = (
     "input_x_gradient",
     "guided_gradcam",
 )
-
-
-class Shown:
-    """What the explorer shows: the request, each pane's map and overlay, the input picture."""
-
-    def __init__(self, request, results, picture, overlays):
-        self.request, self.results = request, results
-        self.picture, self.overlays = picture, overlays
-        self.maps = [r.map for r in results]
+EXPORT_NOTE = (
+    "<small>Python that recomputes the maps shown and draws the same overlays (expects "
+    "<code>model</code>). The PNG holds the image and every pane, as shown. "
+    "<i>Download</i> saves in your browser; <i>Save</i> writes on the kernel's machine.</small>"
+)
 
 
 class AttributionExplorer:
@@ -112,7 +101,7 @@ class AttributionExplorer:
         attributor: the engine.
         images: the `ExplorerImages`.
         probabilities: `(N, C)`: the model's class probabilities per image.
-        shown: the latest `Shown` (request, maps, overlays), or None.
+        shown: the latest `ShownMaps` (request, maps, overlays), or None.
         widget: the root `VBox` (`vw-explorer`).
 
     Example:
@@ -155,13 +144,13 @@ class AttributionExplorer:
                 f"`class_names` must name each of the model's {engine.num_classes} classes. "
                 f"Received: {len(names)} names"
             )
-        self.probabilities = self._probabilities()
+        self.probabilities = class_probabilities(engine, self.images.batch)
         top = int(np.argmax(self.probabilities[0]))
         self.state = ExplorerState(
             len(self.images),
             engine.num_classes,
             panes=methods,
-            cam_layers=self._spatial_layers(),
+            cam_layers=cam_candidates(model, engine.data_format),
             target=top,
             colormap=colormap,
             alpha=alpha,
@@ -178,27 +167,11 @@ class AttributionExplorer:
         self._panes_changed()
 
     # ------------------------------------------------------------------ building
-    def _probabilities(self):
-        """Every image's class probabilities, from the engine's `top_k` (64 images a call)."""
-        n, c = len(self.images), self.attributor.num_classes
-        out = np.zeros((n, c), np.float32)
-        for start in range(0, n, 64):
-            indices, values = self.attributor.top_k(self.images.batch[start : start + 64], k=c)
-            np.put_along_axis(out[start : start + 64], indices, values, axis=-1)
-        return out
-
-    def _cam_rule(self):
-        try:
-            choice = self.attributor.cam_layer()
-        except ValueError as err:  # no spatial layer: the CAM panes will show the error
-            return None, f"none ({err})"
-        return choice.name, f"{choice.name} {tuple(choice.shape[1:])}, {choice.how}"
-
     def _build_views(self, sanity_layers):
         state = self.state
         self.picker = ImagePicker(state, self.images)
         self.class_picker = ClassPicker(state, self.images, self.probabilities)
-        self.cam_rule_layer, rule_text = self._cam_rule()
+        self.cam_rule_layer, rule_text = cam_rule(self.attributor)
         self.controls = ParameterControls(state, state.cam_layers, rule_text)
         self.add = add_button()
         self.add.on_click(lambda _: self.add_pane())
@@ -210,8 +183,15 @@ class AttributionExplorer:
         self.errors = styled(widgets.Output(), "vw-errors", "vw-attr-errors")
         self._status_link = dlink((state, "status"), (self.status, "value"))
         self.sanity = SanityPanel(self.model, self.state.request, self.images, sanity_layers)
-        self._build_export()
-        tabs = widgets.Tab([self.sanity.widget, self.export_box])
+        self.export_panel = ExportPanel(
+            self.code_snippet,
+            self.png_bytes,
+            None,
+            self.save_png,
+            note=EXPORT_NOTE,
+            names={"code": "attribution_maps.py", "png": "attribution.png"},
+        )
+        tabs = widgets.Tab([self.sanity.widget, self.export_panel.widget])
         tabs.titles = ("Sanity check", "Export")
         tabs.selected_index = None  # folded until asked for
         self.widget = styled(
@@ -227,37 +207,6 @@ class AttributionExplorer:
             ),
             "vw-explorer",
         )
-
-    def _build_export(self):
-        self.code = styled(
-            widgets.Textarea(layout=widgets.Layout(width="98%", height="200px")), "vw-attr-code"
-        )
-        self.png_path = widgets.Text("attribution.png", description="PNG file")
-        self.save_button = styled(widgets.Button(description="Save PNG"), "vw-attr-save-png")
-        self.save_button.on_click(lambda _: self._save_clicked())
-        self.export_status = styled(widgets.Label(), "vw-attr-export-status")
-        note = widgets.HTML(
-            "<small>Python that recomputes the maps shown and draws the same overlays "
-            "(expects <code>model</code>). The PNG holds the image and every pane, as shown."
-            "</small>"
-        )
-        self.export_box = widgets.VBox(
-            [note, self.code, widgets.HBox([self.png_path, self.save_button]), self.export_status]
-        )
-
-    def _spatial_layers(self):
-        """Top-level layers with a spatial output larger than 1x1 (CAM candidates)."""
-        names = []
-        for layer in self.model.layers:
-            shape = getattr(layer, "output", None)
-            shape = getattr(shape, "shape", None)
-            if shape is not None and len(shape) == 4 and layer.name != self.model.layers[0].name:
-                spatial = (
-                    shape[2:] if self.attributor.data_format == "channels_first" else shape[1:3]
-                )
-                if all(d is None or d > 1 for d in spatial):
-                    names.append(layer.name)
-        return names
 
     # ------------------------------------------------------------------ panes
     def add_pane(self, method=None, backprop_modifier="none"):
@@ -341,35 +290,16 @@ class AttributionExplorer:
         self._publish(request, results)
 
     def _publish(self, request, results):
-        picture = self.images.picture(request.index)
-        overlays, errors, times = [], [], []
-        for pane, spec, result in zip(request.pane_states, request.panes, results):
-            if result.error is not None:
-                overlays.append(None)
-                pane.map = None
-                pane.png = placeholder_png(MAP_SIZE, MAP_SIZE, "error: see below")
-                pane.caption = f"{html.escape(spec.label())}: <b>error</b>"
-                errors.append(f"{spec.label()}: {type(result.error).__name__}: {result.error}")
-                continue
-            over = overlay_picture(result.map, picture, request.colormap, request.alpha)
-            overlays.append(over)
-            pane.map = result.map
-            pane.png = picture_png(over)
-            timing = "cached" if result.cached else f"{result.seconds * 1000:.0f} ms"
-            notes = "".join(f"<br><i>{html.escape(w)}</i>" for w in result.warnings)
-            pane.caption = f"{html.escape(spec.label())} · {timing}{notes}"
-            times.append(timing)
-        self.state.image_png = picture_png(picture)
-        self.shown = Shown(request, results, picture, overlays)
+        shown = ShownMaps(request, results, self.images)
+        shown.write_panes()
+        self.state.image_png = picture_png(shown.picture)
+        self.shown = shown
         self.errors.outputs = ()
-        for message in errors:
+        for message in shown.errors:
             self.errors.append_stderr(message + "\n")
-        name = self.images.names[request.index]
-        what = f"class {self.images.class_name(request.target)} of image {name}"
-        self.state.status = (
-            f"{len(errors)} error(s), shown below · {what}" if errors else f"{what} · ready"
-        )
-        self.code.value = self.code_snippet()
+        self.state.status = shown.status()
+        self.export_panel.refresh_code()
+        self.export_panel.refresh_png()
 
     # ------------------------------------------------------------------ export
     def code_snippet(self):
@@ -385,25 +315,11 @@ class AttributionExplorer:
         """
         if self.shown is None:
             raise ValueError("There is nothing to export yet: wait for the first maps.")
-        shown = self.shown
-        pictures, labels = [shown.picture], [f"image {self.images.names[shown.request.index]}"]
-        for spec, over in zip(shown.request.panes, shown.overlays):
-            if over is not None:
-                pictures.append(over)
-                labels.append(spec.label())
-        return encode_png(row_picture(pictures, labels), 6)
+        return self.shown.png_bytes()
 
     def save_png(self, path):
-        """Writes `png_bytes()` to `path`; returns the `pathlib.Path`."""
-        path = pathlib.Path(path)
-        path.write_bytes(self.png_bytes())
-        return path
-
-    def _save_clicked(self):
-        try:
-            self.export_status.value = f"Saved {self.save_png(self.png_path.value).resolve()}"
-        except Exception as err:
-            self.export_status.value = f"Could not save: {type(err).__name__}: {err}"
+        """Writes `png_bytes()` to `path` on the kernel's machine; returns the `pathlib.Path`."""
+        return write_bytes(path, self.png_bytes())
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs):
@@ -413,13 +329,4 @@ class AttributionExplorer:
         """Closes every widget of the explorer."""
         for view in self.pane_views.values():
             view.close()
-        for w in _walk(self.widget):
-            w.close()
-
-
-def _walk(root):
-    stack = [root]
-    while stack:
-        widget = stack.pop()
-        yield widget
-        stack.extend(getattr(widget, "children", ()))
+        close_tree(self.widget)
