@@ -49,7 +49,7 @@ def make_explorer():
 
     made = []
 
-    def make(model, images, **kwargs):
+    def make(model, images=None, **kwargs):
         explorer = AttributionExplorer(model, images, **kwargs)
         made.append(explorer)
         return explorer

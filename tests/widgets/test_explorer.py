@@ -97,7 +97,8 @@ def test_class_picker_shows_the_top_5_and_any_typed_class(model, images, make_ex
         classes, probabilities = engine.top_k(images[index], k=5)
         assert [c for _, c in picker.options] == classes.tolist()
         assert [label for label, _ in picker.options] == [
-            f"{c} · {p:.1%}" for c, p in zip(classes, probabilities)
+            f"{c} · {p:.1%}" if p >= 0.0005 else f"{c} · <0.1%"
+            for c, p in zip(classes, probabilities)
         ]
         assert picker.value == classes[0] == explorer.state.target
     (left_out,) = set(range(6)) - set(classes.tolist())
@@ -260,12 +261,14 @@ def test_png_export_and_the_snippet_reproduce_what_is_shown(
     _ready(explorer)
     data = explorer.png_bytes()
     picture = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    # The image and 3 panes side by side, 4 px apart, each upscaled to 192 px under a caption.
-    assert picture.shape == (CAPTION_HEIGHT + MAP_SIZE, 4 * MAP_SIZE + 3 * 4, 3)
-    scale = MAP_SIZE // 12
+    # The image and 3 panes side by side, 4 px apart, each upscaled by an integer factor
+    # to at least MAP_SIZE pixels, under a caption.
+    scale = -(-MAP_SIZE // 12)
+    size = 12 * scale
+    assert picture.shape == (CAPTION_HEIGHT + size, 4 * size + 3 * 4, 3)
     for k, over in enumerate([explorer.shown.picture, *explorer.shown.overlays]):
-        left = k * (MAP_SIZE + 4)
-        cell = picture[CAPTION_HEIGHT:, left : left + MAP_SIZE]
+        left = k * (size + 4)
+        cell = picture[CAPTION_HEIGHT:, left : left + size]
         np.testing.assert_array_equal(cell[::scale, ::scale], np.broadcast_to(over, (12, 12, 3)))
     assert explorer.save_png(tmp_path / "maps.png").read_bytes() == data
     link = find(explorer.widget, "vw-download-png")  # the browser download: the same bytes
@@ -367,3 +370,27 @@ def test_state_validates_what_the_controls_could_not(model, images, make_explore
         with pytest.raises(TraitError, match=f"`{name}` must"):
             setattr(explorer.state, name, value)
     assert isinstance(find(explorer.widget, "vw-attr-class"), widgets.Dropdown)
+
+
+def test_the_demo_digits_with_a_picker(make_explorer):
+    from vis_widgets.demo import load_demo_model, load_split
+
+    model = load_demo_model()
+    _, (x_test, y_test) = load_split()
+    explorer = _ready(make_explorer(model, methods=["saliency", "gradcam"]))  # images=None
+    picker = find(explorer.widget, "vw-attr-pick")
+    assert (picker.min, picker.max) == (0, len(x_test) - 1)
+    np.testing.assert_array_equal(explorer.images.batch, x_test)
+    picker.value = 7
+    _ready(explorer)
+    top = int(np.argmax(model.predict(x_test[7:8], verbose=0)))
+    assert explorer.state.target == top  # the class follows the picked digit
+    caption = find(explorer.widget, "vw-attr-image-caption").value
+    assert f"#7 · label {y_test[7]}" in caption
+    assert find(explorer.widget, "vw-attr-image").value == picture_png(
+        np.uint8(x_test[7].round())
+    )
+    namespace = {"model": model}
+    exec(explorer.code_snippet(), namespace)  # loads the same digits itself
+    for mine, theirs in zip(explorer.shown.maps, namespace["maps"]):
+        np.testing.assert_array_equal(mine, theirs)

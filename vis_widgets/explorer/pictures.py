@@ -13,7 +13,7 @@ from vis_widgets.core.utils.utils import stitch_images, upscale
 from vis_widgets.core.visualization import overlay
 from vis_widgets.render import encode_png, labelled_grid
 
-MAP_SIZE = 192  # the long side of a pane's picture, in pixels (nearest-neighbour upscaled)
+MAP_SIZE = 160  # the long side of a pane's picture, in pixels (nearest-neighbour upscaled)
 
 
 def heatmap(attribution, colormap):

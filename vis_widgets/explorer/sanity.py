@@ -142,7 +142,7 @@ class SanityPanel:
             row_cells = []
             for spec in request.panes:
                 image = picture_widget("vw-attr-sanity-map", "")
-                image.layout = widgets.Layout(width=f"{CELL}px", height=f"{CELL}px")
+                image.layout = widgets.Layout(width=f"{CELL}px", height="auto")
                 rho = styled(widgets.HTML(_small(spec.label())), "vw-attr-sanity-rho")
                 row_cells.append((image, rho))
             caption = widgets.HTML(_small(html.escape(name)), layout=widgets.Layout(width="130px"))

@@ -43,7 +43,7 @@ def close_tree(root):
 def picture_widget(css_class, text="computing..."):
     """An `Image` showing a placeholder until its first picture (never a broken image)."""
     image = widgets.Image(value=placeholder_png(MAP_SIZE, MAP_SIZE, text), format="png")
-    image.layout = widgets.Layout(width=f"{MAP_SIZE}px", height=f"{MAP_SIZE}px")
+    image.layout = widgets.Layout(width=f"{MAP_SIZE}px", height="auto")
     return styled(image, css_class)
 
 
@@ -81,7 +81,7 @@ class PaneView:
             widgets.Dropdown(
                 options=MODIFIERS,
                 description="backprop",
-                style={"description_width": "60px"},
+                style={"description_width": "initial"},
                 layout=widgets.Layout(width=f"{MAP_SIZE}px"),
             ),
             "vw-attr-modifier",
@@ -174,6 +174,16 @@ def _describe(images, index):
     return text
 
 
+def percent(probability):
+    """A probability as the class picker shows it: `"97.3%"`, or `"<0.1%"` below 0.05%.
+
+    Example:
+        >>> percent(0.9731), percent(0.0004)
+        ('97.3%', '<0.1%')
+    """
+    return f"{probability:.1%}" if probability >= 0.0005 else "<0.1%"
+
+
 class ClassPicker:
     """The class choice: the image's top 5 with probabilities, or any class typed in.
 
@@ -223,9 +233,10 @@ class ClassPicker:
     def options(self, index, target):
         """The dropdown's `(label, class)` options for an image and the chosen class."""
         p = self.probabilities[index]
-        options = [(f"{self.images.class_name(c)} · {p[c]:.1%}", int(c)) for c in self.top(index)]
+        name = self.images.class_name
+        options = [(f"{name(c)} · {percent(p[c])}", int(c)) for c in self.top(index)]
         if target not in [c for _, c in options]:
-            options.append((f"{self.images.class_name(target)} · {p[target]:.2%} (typed)", target))
+            options.append((f"{name(target)} · {percent(p[target])} (typed)", target))
         return options
 
     def _sync(self, change=None):
