@@ -387,9 +387,7 @@ def test_the_demo_digits_with_a_picker(make_explorer):
     assert explorer.state.target == top  # the class follows the picked digit
     caption = find(explorer.widget, "vw-attr-image-caption").value
     assert f"#7 · label {y_test[7]}" in caption
-    assert find(explorer.widget, "vw-attr-image").value == picture_png(
-        np.uint8(x_test[7].round())
-    )
+    assert find(explorer.widget, "vw-attr-image").value == picture_png(np.uint8(x_test[7].round()))
     namespace = {"model": model}
     exec(explorer.code_snippet(), namespace)  # loads the same digits itself
     for mine, theirs in zip(explorer.shown.maps, namespace["maps"]):
