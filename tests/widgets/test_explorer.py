@@ -2,6 +2,7 @@
 
 import base64
 import io
+import pathlib
 import re
 
 import ipywidgets as widgets
@@ -392,3 +393,23 @@ def test_the_demo_digits_with_a_picker(make_explorer):
     exec(explorer.code_snippet(), namespace)  # loads the same digits itself
     for mine, theirs in zip(explorer.shown.maps, namespace["maps"]):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_the_explorer_page_runs():
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "explorer.md"
+    (block,) = re.findall(r"^```python\n(.*?)^```", page.read_text(), re.M | re.S)
+    namespace = {}
+    exec(block, namespace)
+    explorer = namespace["explorer"]
+    try:
+        _ready(explorer)
+        assert [s.label() for s in explorer.shown.request.panes] == [
+            "saliency",
+            "saliency (guided)",
+            "smoothgrad samples=16 noise=0.2",
+            "gradcam",
+        ]
+        assert len(explorer.images) == 450 and explorer.shown.errors == []
+    finally:
+        assert explorer.wait(WAIT)
+        explorer.close()

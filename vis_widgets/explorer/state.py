@@ -1,4 +1,4 @@
-"""The explorer's one validated state, and the frozen request a computation works from.
+"""The explorer's one validated state; `ExplorerState.request()` freezes it for a computation.
 
 Every control of the explorer is `link`ed to a trait of `ExplorerState`
 (the image, the class, each pane's method and backprop modifier, the method
@@ -10,7 +10,6 @@ worker computes from, so a control moved during a computation never changes
 the computation under way.
 """
 
-import dataclasses
 import math
 import numbers
 
@@ -19,6 +18,7 @@ from traitlets import Any, Bool, Bytes, Float, HasTraits, Int, List, TraitError,
 
 from vis_widgets.core.attribution import Attributor
 from vis_widgets.core.attribution.checks import CAM_METHODS, GRADIENT_FREE
+from vis_widgets.explorer.request import PaneSpec, Request
 
 MODIFIERS = ("none", "guided", "rectified")
 COLORMAPS = ("jet", "viridis", "inferno", "magma", "turbo", "gray")
@@ -76,77 +76,6 @@ def check_modifier(value):
             f"Received: backprop_modifier={value!r}"
         )
     return value
-
-
-@dataclasses.dataclass(frozen=True)
-class PaneSpec:
-    """What one pane computes: everything `Attributor.attribute` needs besides image and class.
-
-    Attributes:
-        method: the method name.
-        backprop_modifier: None, `"guided"` or `"rectified"` (None where the
-            method takes none).
-        params: the method's own number parameters, `((name, value), ...)`.
-        layer: the CAM layer's name, or None (the engine's rule, and for
-            gradient maps).
-
-    Example:
-        ```python
-        spec = PaneSpec("smoothgrad", params=(("samples", 8), ("noise", 0.1)))
-        spec.kwargs(), spec.label()  # ({'method': 'smoothgrad', 'samples': 8, ...}, '...')
-        ```
-    """
-
-    method: str
-    backprop_modifier: str = None
-    params: tuple = ()
-    layer: str = None
-
-    def kwargs(self):
-        """The keyword arguments of `Attributor.attribute` for this pane."""
-        kwargs = {"method": self.method, **dict(self.params)}
-        if self.backprop_modifier is not None:
-            kwargs["backprop_modifier"] = self.backprop_modifier
-        if self.layer is not None:
-            kwargs["layer"] = self.layer
-        return kwargs
-
-    def label(self):
-        """A short caption, e.g. `"saliency (guided)"` or `"smoothgrad samples=16 noise=0.2"`."""
-        text = self.method
-        if self.backprop_modifier is not None:
-            text += f" ({self.backprop_modifier})"
-        if self.params:
-            text += " " + " ".join(f"{k}={v:g}" for k, v in self.params)
-        return text
-
-
-@dataclasses.dataclass(frozen=True)
-class Request:
-    """A snapshot of the settings: what to compute and how to draw it.
-
-    Attributes:
-        index: the image's index in the explorer's batch.
-        target: the class explained.
-        panes: one `PaneSpec` per pane, in order.
-        colormap: a matplotlib colormap name.
-        alpha: the heatmap's weight in the overlay, in [0, 1].
-        pane_states: the `PaneState` each result is drawn into (not part
-            of the request's equality).
-
-    Example:
-        ```python
-        state = ExplorerState(num_images=2, num_classes=10, panes=["gradcam"])
-        assert state.request() == state.request()  # equal settings, one computation
-        ```
-    """
-
-    index: int
-    target: int
-    panes: tuple
-    colormap: str
-    alpha: float
-    pane_states: tuple = dataclasses.field(default=(), compare=False, repr=False)
 
 
 class PaneState(HasTraits):
