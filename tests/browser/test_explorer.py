@@ -5,9 +5,11 @@ at its end renders its maps (`img.vw-attr-map`, one per method). A class is pick
 the class dropdown (`.vw-attr-class select`), as a user would; the kernel follows,
 recomputes, and every map's `<img>` takes a new source in place (the same element,
 watched by a MutationObserver), whose bytes are exactly the kernel's new picture of
-that pane. No image on the page is broken at any sampled moment, and no uncaught page
-error or console error beyond the harmless ones in allowlist.py is seen. A screenshot
-of the explorer goes to artifacts/browser/lab-explorer.png.
+that pane. Then the Sanity check button fills one row of maps per re-initialized
+layer, each with the kernel's rank correlation. No image on the page is broken at any
+sampled moment, and no uncaught page error or console error beyond the harmless ones
+in allowlist.py is seen. Screenshots go to artifacts/browser/lab-explorer.png and
+lab-explorer-sanity.png.
 """
 
 import base64
@@ -41,6 +43,32 @@ def kernel_pngs(nb):
         "[__import__('base64').b64encode(p.png).decode() for p in explorer.state.panes]"
     )
     return [base64.b64decode(e) for e in encoded]
+
+
+def check_sanity_tab(nb):
+    """The Sanity check button fills one row per re-initialized layer with the kernel's values."""
+    page = nb.page
+    button = f"{EXPLORER} button.vw-attr-sanity"
+    nb.reveal(button)
+    page.locator(button).click()
+    rhos = nb.kernel().value(
+        "explorer.sanity.wait(120) and"
+        " [[f'{r:.2f}' for r in result.spearman[:, 0]] for result in explorer.sanity.result]"
+    )
+    assert len(rhos) == 4 and all(len(column) == 5 for column in rhos), rhos
+    rows = f"{EXPLORER} .vw-attr-sanity-row"
+    nb.wait_for(
+        f"() => document.querySelectorAll('{rows}').length === 6"
+        f" && [...document.querySelectorAll('{rows} img')].every("
+        "i => i.complete && i.naturalWidth > 0)",
+        timeout=30,
+        what="the sanity rows and their maps",
+    )
+    for step in range(1, 6):  # row 0 is the trained model; then one more layer per row
+        shown = page.locator(rows).nth(step).locator(".vw-attr-sanity-rho").all_inner_texts()
+        assert shown == [f"ρ = {column[step - 1]}" for column in rhos], (step, shown)
+    page.locator(f"{EXPLORER} .vw-attr-sanity-rows").scroll_into_view_if_needed()
+    nb.screenshot(f"{nb.frontend}-explorer-sanity", selector=f"{EXPLORER} .vw-attr-sanity-rows")
 
 
 @pytest.mark.parametrize("frontend", ["lab"])
@@ -99,6 +127,7 @@ def test_a_class_change_redraws_the_maps_in_place(open_notebook, frontend):
     errors = page.locator(f"{EXPLORER} .vw-errors").inner_text().strip()
     assert not errors, f"the explorer shows an error:\n{errors}"
 
+    check_sanity_tab(nb)
     assert nb.images()["samples"] > 20
     broken = nb.broken_images()
     assert not broken, "broken images were seen:\n" + "\n".join(map(str, broken))

@@ -143,7 +143,10 @@ class SanityPanel:
             for spec in request.panes:
                 image = picture_widget("vw-attr-sanity-map", "")
                 image.layout = widgets.Layout(width=f"{CELL}px", height="auto")
-                rho = styled(widgets.HTML(_small(spec.label())), "vw-attr-sanity-rho")
+                rho = styled(
+                    widgets.HTML(_small(spec.label()), layout=widgets.Layout(width=f"{CELL}px")),
+                    "vw-attr-sanity-rho",
+                )
                 row_cells.append((image, rho))
             caption = widgets.HTML(_small(html.escape(name)), layout=widgets.Layout(width="130px"))
             boxes = [widgets.VBox([image, rho]) for image, rho in row_cells]

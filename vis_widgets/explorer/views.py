@@ -145,7 +145,7 @@ class ImagePicker:
                 min=0,
                 max=max(0, len(images) - 1),
                 description="image",
-                continuous_update=False,
+                continuous_update=True,  # the worker keeps only the latest value
                 layout=widgets.Layout(width="320px"),
             ),
             "vw-attr-pick",
@@ -282,7 +282,7 @@ class ParameterControls:
                 max=high,
                 step=step,
                 description=name.replace("_", " "),
-                continuous_update=False,
+                continuous_update=True,  # the worker keeps only the latest value
                 layout=widgets.Layout(width="300px"),
             )
             self.sliders[name] = styled(slider, f"vw-attr-{name.replace('_', '-')}")
@@ -307,7 +307,7 @@ class ParameterControls:
                 max=1.0,
                 step=0.05,
                 description="map alpha",
-                continuous_update=False,
+                continuous_update=True,  # the worker keeps only the latest value
                 layout=widgets.Layout(width="300px"),
             ),
             "vw-attr-alpha",
