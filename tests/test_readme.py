@@ -62,6 +62,15 @@ def check_attribution(ns, out):
     assert ns["classes"].shape == ns["probabilities"].shape == (4, 5)
 
 
+def check_explorer(ns, out):
+    explorer = ns["explorer"]
+    explorer.wait(60)
+    maps = explorer.shown.maps
+    assert len(maps) == 4 and all(m.shape == (16, 16) for m in maps)
+    assert explorer.shown.errors == []
+    explorer.close()
+
+
 def check_migration(ns, out):
     assert ns["grads"].shape == (16, 16)
     assert ns["cam"].shape == (16, 16)
@@ -74,6 +83,7 @@ CHECKS = {
     "parameterized": ("parameterization=FourierImage()", check_parameterized),
     "custom loss": ("class MeanActivation(Loss)", check_custom_loss),
     "attribution": ("attributor = Attributor(model)", check_attribution),
+    "explorer": ("explorer = AttributionExplorer(", check_explorer),
     "migration": ("utils.apply_modifications(model)", check_migration),
 }
 
