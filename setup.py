@@ -30,6 +30,7 @@ setup(
     packages=[
         "vis_widgets",
         "vis_widgets.core",
+        "vis_widgets.core.attribution",
         "vis_widgets.core.utils",
         "vis_widgets.core.visualization",
     ],
@@ -48,6 +49,8 @@ setup(
     ],
     extras_require={
         "lab": ["jupyterlab>=4.0"],
+        # bench/bench_attribution.py compares against it; not needed to use the package
+        "bench": ["tf-keras-vis==0.8.7"],
         "test": [
             "pytest>=7.4",
             "pytest-timeout>=2.1",

@@ -16,7 +16,8 @@ Example:
     ```
 """
 
-from . import grad_modifiers
+from . import backprop_modifiers, grad_modifiers
+from .attribution import Attributor
 from .callbacks import GifGenerator, History, OptimizerCallback, Print
 from .input_modifiers import InputModifier, Jitter
 from .losses import ActivationMaximization, Diversity, Loss
@@ -31,14 +32,20 @@ from .transforms import Transform
 from .utils import deprocess_input, get_num_filters, normalize, stitch_images
 from .visualization import (
     keras_vis_losses,
+    overlay,
     visualize_activation,
     visualize_activation_with_losses,
+    visualize_cam,
+    visualize_cam_with_losses,
+    visualize_saliency,
+    visualize_saliency_with_losses,
 )
 
 __all__ = [
     "RECIPES",
     "TUNED_TRANSFORMS",
     "ActivationMaximization",
+    "Attributor",
     "Diversity",
     "FourierImage",
     "GifGenerator",
@@ -61,6 +68,7 @@ __all__ = [
     "RunResult",
     "TotalVariation",
     "Transform",
+    "backprop_modifiers",
     "build_recipe",
     "deprocess_input",
     "get_num_filters",
@@ -69,8 +77,13 @@ __all__ = [
     "keras_vis_losses",
     "make_seed",
     "normalize",
+    "overlay",
     "standard_transforms",
     "stitch_images",
     "visualize_activation",
     "visualize_activation_with_losses",
+    "visualize_cam",
+    "visualize_cam_with_losses",
+    "visualize_saliency",
+    "visualize_saliency_with_losses",
 ]

@@ -72,7 +72,9 @@ class Loss:
 
     name = "Unnamed Loss"
 
-    def __init__(self, tensor):
+    def __init__(self, tensor=None):
+        if tensor is None and callable(getattr(self, "build_loss", None)):
+            return  # keras-vis's build_loss() protocol: see core/loss_protocol.py
         check_keras_tensor(tensor, "tensor")
         self.tensor = tensor
 

@@ -12,7 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from . import grad_modifiers as grad_modifiers_lib
+from . import loss_protocol
 from .callbacks import CallbackList, OptimizerCallback, Print, unique_keys
+from .compilation import needs_xla
 from .input_modifiers import InputModifier
 from .losses import Loss
 from .parameterizations import check_parameterization
@@ -128,7 +130,7 @@ class Optimizer(RunReadOuts):
         learning_rate=None,
     ):
         check_keras_tensor(input_tensor, "input_tensor")
-        pairs = check_losses(losses, Loss)
+        pairs = check_losses(loss_protocol.adapt(losses, input_tensor), Loss)
         self.input_tensor = input_tensor
         self.input_range = check_range(input_range)
         self.norm_grads = check_bool(norm_grads, "norm_grads")
@@ -164,6 +166,7 @@ class Optimizer(RunReadOuts):
             parameterization=self.parameterization,
             learning_rate=self._learning_rate,
             on_trace=self._count_trace,
+            jit_compile=needs_xla(probe),
         )
         self._steps = StepCache()
         self.trace_count = 0
@@ -276,6 +279,11 @@ class Optimizer(RunReadOuts):
         event = self._stop_event
         if event is not None:
             event.set()
+
+    @property
+    def wrt_tensor_is_input_tensor(self):
+        """keras-vis's name of `wrt_is_input` (read-only)."""
+        return self.wrt_is_input
 
     @property
     def running(self):

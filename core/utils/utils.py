@@ -13,11 +13,14 @@ import numpy as np
 EPSILON = 1e-7
 
 __all__ = [
+    "apply_modifications",
     "check_range",
     "deprocess_input",
+    "find_layer_idx",
     "get_num_filters",
     "image_grid",
     "listify",
+    "load_img",
     "normalize",
     "stitch_images",
     "to_channels_last",
@@ -280,3 +283,115 @@ def listify(value):
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
+
+
+def find_layer_idx(model, layer_name):
+    """Returns the index in `model.layers` of the layer named `layer_name` (keras-vis).
+
+    As keras-vis, only the model's own layers are searched (not the layers
+    of a nested model: pass the nested model and use its index there).
+
+    Args:
+        model: a Keras model.
+        layer_name: the layer's name.
+
+    Returns:
+        The index of the first layer with that name.
+
+    Raises:
+        ValueError: if no layer has that name.
+
+    Example:
+        >>> inp = keras.Input((4,))
+        >>> model = keras.Model(inp, keras.layers.Dense(2, name="preds")(inp))
+        >>> find_layer_idx(model, "preds")
+        1
+    """
+    for idx, layer in enumerate(model.layers):
+        if layer.name == layer_name:
+            return idx
+    names = [layer.name for layer in model.layers]
+    raise ValueError(
+        f"No layer with name '{layer_name}' within the model. Received: layer_name="
+        f"{layer_name!r}; the model's layers are {names}"
+    )
+
+
+def apply_modifications(model, custom_objects=None):
+    """Returns a new model with the same weights in which changed layer attributes take effect.
+
+    keras-vis saved the model and loaded it again so that a changed
+    `layer.activation` (the softmax swapped for linear) reached the TF1
+    graph. Here the model is cloned from its layers' configs (which carry
+    the changed attributes) and the weights are copied: the result is an
+    independent model, as keras-vis's was. Keras 3 already runs a changed
+    activation at the next eager call; the copy matters for compiled
+    functions that were traced before the change (this project's engines
+    are keyed on the model object, so the new model gets new ones).
+
+    Args:
+        model: a Functional or Sequential model.
+        custom_objects: a dict of custom classes or functions the layers'
+            configs refer to (as for `keras.saving.load_model`).
+
+    Returns:
+        The new model.
+
+    Example:
+        ```python
+        from keras import activations
+
+        layer_idx = find_layer_idx(model, "predictions")
+        model.layers[layer_idx].activation = activations.linear
+        model = apply_modifications(model)
+        ```
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"`model` must be a Keras model. Received: model={model!r}")
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(
+            f"`custom_objects` must be a dict or None. Received: custom_objects={custom_objects!r}"
+        )
+    with keras.saving.custom_object_scope(custom_objects or {}):
+        clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def load_img(path, grayscale=False, target_size=None):
+    """Loads an image file as a uint8 array (keras-vis).
+
+    Args:
+        path: the image file's path.
+        grayscale: load it as one channel, `(H, W)`.
+        target_size: None, or the `(height, width)` to resize it to (bilinear).
+
+    Returns:
+        A uint8 array `(H, W, 3)` (RGB; an alpha channel is dropped) or
+        `(H, W)` when `grayscale`.
+
+    Raises:
+        ValueError: for a bad `target_size`.
+
+    Example:
+        ```python
+        img = load_img("ouzel.jpg", target_size=(224, 224))  # (224, 224, 3) uint8
+        ```
+    """
+    from PIL import Image  # only here: the engine does not need it
+
+    if target_size is not None:
+        try:
+            height, width = (int(v) for v in target_size)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`target_size` must be a (height, width) pair. Received: target_size="
+                f"{target_size!r}"
+            ) from None
+        if height < 1 or width < 1:
+            raise ValueError(f"`target_size` must be positive. Received: {target_size!r}")
+    with Image.open(path) as img:
+        img = img.convert("L" if grayscale else "RGB")
+        if target_size is not None:
+            img = img.resize((width, height), Image.BILINEAR)
+        return np.asarray(img, dtype=np.uint8).copy()

@@ -7,6 +7,7 @@ which `visualize_activation`, the dashboard and the recipes build on.
 import keras
 import numpy as np
 
+from .. import backprop_modifiers
 from ..losses import ActivationMaximization
 from ..optimizer import Optimizer
 from ..regularizers import LPNorm, TotalVariation
@@ -127,6 +128,8 @@ def visualize_activation(
     wrt_tensor=None,
     seed_input=None,
     input_range=(0, 255),
+    backprop_modifier=None,
+    grad_modifier=None,
     act_max_weight=1,
     lp_norm_weight=10,
     tv_weight=10,
@@ -137,10 +140,9 @@ def visualize_activation(
     The losses and defaults are keras-vis's: `ActivationMaximization` of
     `model.layers[layer_idx]` weighted 1, `LPNorm` weighted 10 and
     `TotalVariation` weighted 10, 200 iterations, no verbose output.
-    Differs: keras-vis's `backprop_modifier` (guided / rectified backprop)
-    is not ported; pass `pre_activation=True` through an explicit
-    `ActivationMaximization` and `visualize_activation_with_losses` to
-    maximize a softmax layer's logits.
+    To maximize a softmax layer's logits, pass `pre_activation=True`
+    through an explicit `ActivationMaximization` and
+    `visualize_activation_with_losses`.
 
     Args:
         model: a single-input Keras model.
@@ -149,6 +151,10 @@ def visualize_activation(
         wrt_tensor: see `Optimizer`.
         seed_input: see `Optimizer.minimize`.
         input_range: the image's range; an int range gives a uint8 image.
+        backprop_modifier: None, 'guided', 'rectified' ('relu', 'deconv') or
+            a callable `model -> model` (see `backprop_modifiers`): the
+            optimization runs on the modified model.
+        grad_modifier: see `Optimizer.minimize`.
         act_max_weight: the weight of the activation loss.
         lp_norm_weight: the weight of the L-6 norm.
         tv_weight: the weight of the total variation.
@@ -169,10 +175,18 @@ def visualize_activation(
             f"`layer_idx` must index `model.layers` ({n} layers: -{n} to {n - 1}). "
             f"Received: {layer_idx}"
         )
+    if backprop_modifier is not None:
+        model = backprop_modifiers.get(backprop_modifier)(model)
     x = model.inputs[0]
     weights = (act_max_weight, lp_norm_weight, tv_weight)
     # keras-vis maximizes the layer's output as it is, softmax included
     losses = keras_vis_losses(model, layer_idx, filter_indices, *weights, pre_activation=False)
     return visualize_activation_with_losses(
-        x, losses, wrt_tensor, seed_input, input_range, **minimize_kwargs
+        x,
+        losses,
+        wrt_tensor,
+        seed_input,
+        input_range,
+        grad_modifier=grad_modifier,
+        **minimize_kwargs,
     )
