@@ -57,6 +57,8 @@ setup(
             "nbclient>=0.9",
             "nbformat>=5.9",
             "jupyterlab>=4.0",
+            "notebook>=7.0",
+            "voila>=0.5",
             "playwright>=1.40",
             "scikit-learn>=1.2",
             "ruff>=0.5",

@@ -1,31 +1,39 @@
-"""Benchmark: the cost of watching a run live with LivePlot, against a headless run.
+"""Benchmark: the cost of watching a run live, and a layer's filters batched against one by one.
 
 Run from the repository root (no display nor kernel needed):
 
-    python bench/bench_widgets.py           # 9 alternating rounds (~1 min on 2 cores)
-    python bench/bench_widgets.py --quick   # 3 rounds (~15 s)
+    python bench/bench_widgets.py           # 9 rounds, 50 iterations per filter (~4 min)
+    python bench/bench_widgets.py --quick   # 3 rounds, 10 iterations per filter (~1 min)
 
-Model: the 3-conv CNN on 32x32x3 of bench_engine.py, with keras-vis's three
-losses (ActivationMaximization of the last layer's filter 0 weighted 1,
-LPNorm weighted 10, TotalVariation weighted 10), `Jitter(0.05)`, 500
-iterations from one fixed seed.
-
-Modes, interleaved in one process (each round runs every mode once, the
-order rotating between rounds), medians over rounds:
+Part 1, the live view. Model: the 3-conv CNN on 32x32x3 of bench_engine.py,
+with keras-vis's three losses (ActivationMaximization of the last layer's
+filter 0 weighted 1, LPNorm weighted 10, TotalVariation weighted 10),
+`Jitter(0.05)`, 500 iterations from one fixed seed. Modes, interleaved in
+one process (each round runs every mode once, the order rotating between
+rounds), medians over rounds:
 - headless:  `minimize(..., verbose=False)` and no callback;
 - liveplot:  the same with `callbacks=[LivePlot()]`, the standalone use
-  (rendering on LivePlot's render thread, the default);
+  (the picture and the curve panels on their render threads, the default);
 - inline:    the same with `LivePlot(threaded=False)`, rendering on the
   optimizer's thread (for comparison);
-- dashboard: what a `Dashboard` run adds: the dashboard's stop monitor
-  callback before its LivePlot.
+- dashboard: a real `Dashboard` run (`run()` then `wait()`): its thread,
+  stop monitor, live plot, run recorder and the record shown afterwards.
+One LivePlot (and one Dashboard) is made before timing and reused by every
+round, as a dashboard reuses its own; a warm-up run of every mode first
+traces the steps and pays matplotlib's one-time font loading (reported).
+Not in a notebook, nothing is shown but everything is rendered (the widgets
+have no front-end to send to). Target: liveplot / headless <= 1.15.
 
-One LivePlot per mode is created before timing and reused by every round,
-as a dashboard reuses its own; a warm-up run of every mode first traces the
-steps and pays matplotlib's one-time font loading (reported separately).
-Not in a notebook, LivePlot shows nothing but renders everything (the
-widgets have no front-end to send to). Ratio target: liveplot / headless
-<= 1.15. The exit code is 0 whatever the result; PASS/FAIL is printed.
+Part 2, the layer browser's batched run: 32 filters of MobileNetV2's
+`block_6_expand` (weights=None, 96x96 input, input range [-1, 1]) with
+keras-vis's three losses and `Jitter(0.05)`, as ONE batched `minimize` of
+32 samples against 32 sequential runs of one sample, the same `max_iter`
+each, on one optimizer traced for both shapes beforehand (so the
+sequential side pays no retrace: the most favourable baseline); and, as a
+keras-vis user would do it, 32 runs with a new Optimizer each (building
+and tracing included; --quick measures 4 of them and scales by 8). The
+memory rule's chunk for this layer is printed too. The exit code is 0
+whatever the result; PASS/FAIL is printed for the live view.
 """
 
 import os
@@ -34,36 +42,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
 import statistics
-import threading
 import time
 
 import keras
 import numpy as np
 from bench_engine import small_cnn  # the same 3-conv CNN, from this folder
 
-from vis_widgets.core import (
-    ActivationMaximization,
-    Jitter,
-    LPNorm,
-    Optimizer,
-    TotalVariation,
-)
-from vis_widgets.dashboard import _StopMonitor
+from vis_widgets.core import Jitter, Optimizer, keras_vis_losses
+from vis_widgets.curves import CurvePanels
+from vis_widgets.dashboard import Dashboard
+from vis_widgets.display import returned_images, shown
+from vis_widgets.layer_run import chunk_size, layer_recipe
 from vis_widgets.liveplot import LivePlot
-from vis_widgets.render import CurvePlot, compose_frame, display_images, encode_png
+from vis_widgets.render import compose_frame, encode_png
 
 ITERATIONS = 500
 TARGET = 1.15
+FILTERS = 32
+LAYER = "block_6_expand"
 
 
 def make_optimizer(model):
-    x = model.inputs[0]
-    losses = [
-        (ActivationMaximization(model.layers[-1], 0), 1.0),
-        (LPNorm(x), 10.0),
-        (TotalVariation(x), 10.0),
-    ]
-    return Optimizer(x, losses)
+    losses = keras_vis_losses(model, -1, 0, pre_activation=False)
+    return Optimizer(model.inputs[0], losses)
 
 
 class Modes:
@@ -71,10 +72,9 @@ class Modes:
 
     def __init__(self, opt, seed):
         self.opt, self.seed = opt, seed
-        self.live = LivePlot()
-        self.inline_live = LivePlot(threaded=False)
-        self.dash_live = LivePlot()
-        self.stop_event = threading.Event()
+        self.live = LivePlot(auto_display=False)
+        self.inline_live = LivePlot(auto_display=False, threaded=False)
+        self.dash = Dashboard(opt, max_iter=ITERATIONS, jitter=0.05, seed_input=seed)
 
     def _timed(self, **kwargs):
         start = time.perf_counter()
@@ -93,23 +93,27 @@ class Modes:
         return seconds, dict(self.inline_live.stats)
 
     def dashboard(self):
-        seconds = self._timed(
-            input_modifiers=[Jitter(0.05)],
-            callbacks=[_StopMonitor(self.stop_event), self.dash_live],
-        )
-        return seconds, dict(self.dash_live.stats)
+        start = time.perf_counter()
+        assert self.dash.run()
+        self.dash.wait()
+        seconds = time.perf_counter() - start
+        assert self.dash.last_error is None, self.dash.last_error
+        return seconds, dict(self.dash.live.stats)
 
 
-def isolated_costs(opt, seed, repeats=30):
-    """Per-frame costs measured alone on this thread (ms): image, full curves, blitted curves."""
-    images = display_images(seed, opt.input_range, opt.data_format)
+def isolated_costs(opt, seed, repeats=20):
+    """Per-frame costs measured alone on this thread (ms): image, curves full draw and blit."""
 
     def image_frame():
-        encode_png(compose_frame(display_images(seed, opt.input_range, opt.data_format)))
+        picture = shown(returned_images(opt, seed), "stretched")
+        encode_png(compose_frame(picture.images))
 
-    plot = CurvePlot()
+    panels = CurvePanels()
     x = np.arange(ITERATIONS)
-    series = {k: np.cumsum(np.random.randn(ITERATIONS)) for k in ("a", "b", "c", "overall")}
+    keys = ("ActivationMax Loss", "L-6.0 Norm Loss", "TV(2.0) Loss", "overall loss")
+    series = {k: np.cumsum(np.random.default_rng(0).normal(size=ITERATIONS)) for k in keys}
+    flipped = {k: -v for k, v in series.items()}  # beyond every axis: a full draw each time
+    count = iter(range(10**9))
 
     def timed(fn):
         fn()
@@ -118,18 +122,14 @@ def isolated_costs(opt, seed, repeats=30):
             fn()
         return (time.perf_counter() - start) / repeats * 1000
 
-    full = timed(lambda: (setattr(plot, "_background", None), plot.render(x, series, 500, "t")))
-    blit = timed(lambda: plot.render(x, series, 500, "t"))
-    return {"image": timed(image_frame), "curves_full": full, "curves_blit": blit}, images.shape
+    full = timed(lambda: panels.render(x, flipped if next(count) % 2 else series, ITERATIONS))
+    draws = panels.full_draws
+    blit = timed(lambda: panels.render(x, series, ITERATIONS))
+    assert panels.full_draws == draws, "the blit timing drew fully"
+    return {"image": timed(image_frame), "curves_full": full, "curves_blit": blit}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 rounds instead of 9")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 9)")
-    args = parser.parse_args()
-    rounds = args.rounds or (3 if args.quick else 9)
-
+def live_view(rounds):
     keras.utils.set_random_seed(0)
     opt = make_optimizer(small_cnn())
     seed = np.random.default_rng(0).uniform(100, 155, (1, 32, 32, 3)).astype(np.float32)
@@ -162,21 +162,18 @@ def main():
             f"{n:<10} {median[n] * 1000 / ITERATIONS:7.3f} {median[n] / median['headless']:6.3f}"
         )
         if stats[n][0] is not None:
-            img_fps = statistics.median(
-                s["image_frames"] / t for s, t in zip(stats[n], seconds[n])
-            )
-            crv_fps = statistics.median(
-                s["curve_frames"] / t for s, t in zip(stats[n], seconds[n])
-            )
+            runs = list(zip(stats[n], seconds[n]))
+            img_fps = statistics.median(s["image_frames"] / t for s, t in runs)
+            crv_fps = statistics.median(s["curve_frames"] / t for s, t in runs)
             ms_img = (
                 1000
-                * sum(s["image_seconds"] for s in stats[n])
-                / sum(s["image_frames"] for s in stats[n])
+                * sum(s["image_seconds"] for s, _ in runs)
+                / sum(s["image_frames"] for s, _ in runs)
             )
             ms_crv = (
                 1000
-                * sum(s["curve_seconds"] for s in stats[n])
-                / sum(s["curve_frames"] for s in stats[n])
+                * sum(s["curve_seconds"] for s, _ in runs)
+                / sum(s["curve_frames"] for s, _ in runs)
             )
             line += f" {img_fps:8.1f} {crv_fps:8.1f} {ms_img:7.1f} {ms_crv:7.1f}"
         print(line)
@@ -185,11 +182,10 @@ def main():
           "curve frames, the first and last included; ms/img and ms/crv are render-thread "
           "wall times, GIL waits included)")  # fmt: skip
 
-    costs, shape = isolated_costs(opt, seed)
-    print(f"isolated, on one thread: image frame {costs['image']:.2f} ms "
-          f"({shape[1]}x{shape[2]} -> 256 px PNG), curves full draw "
-          f"{costs['curves_full']:.1f} ms, curves blit {costs['curves_blit']:.1f} ms "
-          "(460x240 PNG)")  # fmt: skip
+    costs = isolated_costs(opt, seed)
+    print(f"isolated, on one thread: image frame {costs['image']:.2f} ms (32x32 -> 256 px, "
+          f"stretched, PNG), curve panels full draw {costs['curves_full']:.1f} ms, blit "
+          f"{costs['curves_blit']:.1f} ms (4 panels, 460x242 PNG)")  # fmt: skip
     paired = {
         n: statistics.median(a / b for a, b in zip(seconds[n], seconds["headless"]))
         for n in names[1:]
@@ -200,6 +196,76 @@ def main():
     ratio = median["liveplot"] / median["headless"]
     verdict = "PASS" if ratio <= TARGET else "FAIL"
     print(f"{verdict}: liveplot / headless = {ratio:.3f} (ratio of medians; target <= {TARGET})")
+    modes.dash.close()
+
+
+def layer_batch(max_iter, fresh):
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3))
+    layer = model.get_layer(LAYER)
+    built = layer_recipe(model, layer, (-1.0, 1.0), "keras-vis", pre_activation=False, jitter=0.0)
+    opt, loss = built.optimizer, built.loss
+    seed = opt.make_seed()
+    batch = np.repeat(seed, FILTERS, axis=0)
+    filters = list(range(FILTERS))
+
+    def batched():
+        loss.assign(filters)
+        opt.minimize(batch, max_iter=max_iter, input_modifiers=[Jitter(0.05)], verbose=False)
+
+    def sequential():
+        for f in filters:
+            loss.assign([f])
+            opt.minimize(seed, max_iter=max_iter, input_modifiers=[Jitter(0.05)], verbose=False)
+
+    start = time.perf_counter()
+    loss.assign(filters)
+    opt.minimize(batch, max_iter=1, input_modifiers=[Jitter(0.05)], verbose=False)
+    loss.assign([0])
+    opt.minimize(seed, max_iter=1, input_modifiers=[Jitter(0.05)], verbose=False)
+    print(f"\nwarm-up (tracing both shapes): {time.perf_counter() - start:.1f} s")
+
+    def one_optimizer_each(count):
+        for f in filters[:count]:
+            losses = keras_vis_losses(model, layer, f, pre_activation=False)
+            each = Optimizer(model.inputs[0], losses, input_range=(-1.0, 1.0))
+            each.minimize(seed, max_iter=max_iter, input_modifiers=[Jitter(0.05)], verbose=False)
+
+    timings = {}
+    for name, run in (("batched", batched), ("sequential", sequential)):
+        start = time.perf_counter()
+        run()
+        timings[name] = time.perf_counter() - start
+    start = time.perf_counter()
+    one_optimizer_each(fresh)
+    timings["fresh"] = (time.perf_counter() - start) * FILTERS / fresh
+    rule = chunk_size(model, layer, FILTERS)
+    print(f"{FILTERS} filters of MobileNetV2 {LAYER} (96x96, weights=None), {max_iter} "
+          f"iterations each (the memory rule's chunk here: {rule})")  # fmt: skip
+    print(f"{'way':<46} {'seconds':>8} {'ms/filter/it':>13} {'ratio':>6}")
+    fresh_label = f"32 runs, a new Optimizer each ({fresh} measured)"
+    rows = (
+        ("batched", "1 batched run of 32 (the layer browser)"),
+        ("sequential", "32 sequential runs, one traced Optimizer"),
+        ("fresh", fresh_label if fresh < FILTERS else "32 runs, a new Optimizer each"),
+    )
+    for name, label in rows:
+        per = timings[name] * 1000 / (FILTERS * max_iter)
+        ratio = timings[name] / timings["batched"]
+        print(f"{label:<46} {timings[name]:8.2f} {per:13.2f} {ratio:6.2f}")
+    print(f"sequential / batched = {timings['sequential'] / timings['batched']:.2f}x "
+          f"(a new Optimizer per filter, as keras-vis's visualize_activation per filter: "
+          f"{timings['fresh'] / timings['batched']:.2f}x)")  # fmt: skip
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds, 10 iterations per filter")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 9)")
+    parser.add_argument("--filter-iter", type=int, default=None, help="iterations per filter")
+    args = parser.parse_args()
+    live_view(args.rounds or (3 if args.quick else 9))
+    layer_batch(args.filter_iter or (10 if args.quick else 50), 4 if args.quick else FILTERS)
 
 
 if __name__ == "__main__":

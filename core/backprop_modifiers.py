@@ -59,6 +59,8 @@ from .attribution.rules import (  # noqa: F401 (public names of this module)
     rewrite,
 )
 
+__all__ = ["deconv", "get", "guided", "rectified", "relu", "report"]
+
 _CACHE = weakref.WeakKeyDictionary()  # model -> {mode: modified model}
 _REPORTS = weakref.WeakKeyDictionary()  # modified model -> Report
 

@@ -1,27 +1,46 @@
-"""How the engine compiles its functions: `tf.function`, with XLA only where TensorFlow needs it.
+"""Where TensorFlow needs XLA: a channels_first model's input gradient on some CPUs.
 
-TensorFlow's CPU kernels compute a channels_first (NCHW) convolution's
-forward pass, but the gradient with respect to its input
+TensorFlow's CPU kernels compute a channels_first (NCHW) convolution inside
+a compiled graph (its layout optimizer rewrites the forward pass to NHWC),
+but the gradient with respect to the convolution's input
 (`Conv2DBackpropInput`) supports only NHWC unless oneDNN is enabled, and
 TensorFlow enables oneDNN by default on some x86 CPUs only (Intel's, not
-AMD's). There, a channels_first model's input gradient fails with
-"Conv2DCustomBackpropInputOp only supports NHWC". XLA compiles the same
-graph with kernels of its own that support both layouts, so the engine
-compiles a function with `jit_compile=True` exactly when it differentiates
-through a channels_first layer on a machine where that gradient fails
-(checked once, with a 3x3 convolution). Everywhere else it is a plain
-`tf.function`: XLA's compile time would only cost.
+AMD's). There, differentiating a channels_first model fails with
+"Conv2DCustomBackpropInputOp only supports NHWC". XLA has kernels of its own
+for both layouts, so the engine calls such a model through `model_call`:
+the model's forward pass as an XLA-compiled function (its gradient is
+compiled by XLA too), everything around it (loops, transforms, dynamic
+shapes, random draws) in the engine's plain `tf.function`s. It does so
+exactly when the model has a channels_first convolution (Conv1D/2D/3D or a
+transposed one; pooling, depthwise and separable convolutions have their
+NCHW gradients) and this machine fails an NCHW input gradient (checked
+once, on a 3x3 convolution); everywhere else the model is called as it is.
 
-Under XLA, the in-tape transforms resample with gathers instead of
-`ImageProjectiveTransformV3`, which XLA cannot compile (see
-`transforms.py`).
+One thing XLA cannot give: the gradient with respect to a tensor INSIDE the
+model (an intermediate layer's output: Grad-CAM's feature map, an
+`Optimizer`'s intermediate `wrt_tensor`), because the compiled call returns
+that tensor as an output, not as a step on the way to the others. On such a
+machine those uses raise `intermediate_gradient_error`, which says how to
+enable TensorFlow's own NCHW kernels instead.
 """
 
 import functools
 
+import keras
 import tensorflow as tf
 
-__all__ = ["compile_function", "needs_xla"]
+# The layers whose channels_first input gradient needs the missing kernel (checked on
+# TF 2.21: pooling, depthwise and separable convolutions have NCHW gradients on a CPU).
+_CONVOLUTIONS = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+)
+
+__all__ = ["model_call", "nchw_input_gradients_work", "needs_xla"]
 
 
 def _layers(model):
@@ -35,7 +54,7 @@ def _layers(model):
 
 @functools.lru_cache(maxsize=1)
 def nchw_input_gradients_work():
-    """Whether this machine computes an NCHW convolution's input gradient (cached)."""
+    """Whether this machine computes an NCHW convolution's input gradient (checked once)."""
     x = tf.zeros([1, 1, 3, 3])
     kernel = tf.ones([1, 1, 1, 1])
     try:
@@ -49,34 +68,78 @@ def nchw_input_gradients_work():
 
 
 def needs_xla(model):
-    """True when `model` has a channels_first layer whose input gradient needs XLA here.
+    """True when `model` has a channels_first convolution and this machine lacks its gradient.
 
     Args:
-        model: a Keras model, or None for functions that call no model.
+        model: a Keras model, or None.
 
     Returns:
-        Whether functions that differentiate through `model` must be
-        XLA-compiled on this machine.
-
-    Example:
-        ```python
-        needs_xla(model)  # False for channels_last models, and where NCHW gradients work
-        ```
+        Whether the engine must call `model` through XLA to differentiate it.
     """
     if model is None:
         return False
-    formats = {getattr(layer, "data_format", None) for layer in _layers(model)}
-    return "channels_first" in formats and not nchw_input_gradients_work()
+    convolutions = [layer for layer in _layers(model) if isinstance(layer, _CONVOLUTIONS)]
+    first = any(layer.data_format == "channels_first" for layer in convolutions)
+    return first and not nchw_input_gradients_work()
 
 
-def compile_function(function, jit_compile=False):
-    """Returns `tf.function(function)` with autograph off, XLA-compiled when asked.
+class XlaModelCall:
+    """Calls a Keras model in inference mode as an XLA-compiled function.
+
+    Differentiable from an enclosing `tf.GradientTape` (TensorFlow compiles
+    the gradient with XLA too); XLA compiles once per input shape.
 
     Args:
-        function: the Python function to trace (TensorFlow ops only).
-        jit_compile: compile with XLA (see `needs_xla`).
+        model: the Keras model.
+
+    Example:
+        ```python
+        call = XlaModelCall(model)
+        outputs = call(tf.zeros((2, 16, 16, 1)))  # model(x, training=False), through XLA
+        ```
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._function = tf.function(self._call, autograph=False, jit_compile=True)
+
+    def _call(self, x):
+        return self.model(x, training=False)
+
+    def __call__(self, x, training=False):
+        """Returns `model(x, training=False)` (only inference mode is supported)."""
+        if training:
+            raise ValueError("XlaModelCall runs the model in inference mode only.")
+        return self._function(x)
+
+
+def model_call(model):
+    """Returns `model`, or an `XlaModelCall` of it where `needs_xla(model)`.
+
+    Either way the result is called as `f(x, training=False)`.
+
+    Args:
+        model: a Keras model, or None.
 
     Returns:
-        The `tf.function`.
+        The model itself, an `XlaModelCall`, or None for None.
     """
-    return tf.function(function, autograph=False, jit_compile=True if jit_compile else None)
+    return XlaModelCall(model) if needs_xla(model) else model
+
+
+def intermediate_gradient_error(what):
+    """The error for a gradient at an intermediate tensor of a model called through XLA.
+
+    Args:
+        what: what needs the gradient, e.g. "`wrt_tensor`" or "Grad-CAM".
+
+    Returns:
+        A `ValueError` to raise.
+    """
+    return ValueError(
+        f"{what} needs the gradient at a layer inside a channels_first model, which this "
+        "CPU cannot compute: TensorFlow has no NCHW convolution-gradient kernel here "
+        "without oneDNN (the engine differentiates such models through XLA, which gives "
+        "input gradients only). Set the environment variable TF_ENABLE_ONEDNN_OPTS=1 "
+        "before TensorFlow is imported, run on a GPU, or use a channels_last model."
+    )

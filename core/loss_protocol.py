@@ -28,6 +28,8 @@ import keras
 
 from .losses import Loss
 
+__all__ = ["adapt", "follows_protocol"]
+
 
 def follows_protocol(loss):
     """True for a `Loss` that implements keras-vis's `build_loss()` and not `call`."""

@@ -14,7 +14,7 @@ import tensorflow as tf
 from . import grad_modifiers as grad_modifiers_lib
 from . import loss_protocol
 from .callbacks import CallbackList, OptimizerCallback, Print, unique_keys
-from .compilation import needs_xla
+from .compilation import XlaModelCall, intermediate_gradient_error, model_call
 from .input_modifiers import InputModifier
 from .losses import Loss
 from .parameterizations import check_parameterization
@@ -153,6 +153,9 @@ class Optimizer(RunReadOuts):
         if rate is not None:
             self._learning_rate = tf.Variable(rate, trainable=False, name="learning_rate")
         probe, slots, wrt_slot = build_probe(input_tensor, self.losses, self.wrt_tensor)
+        probe = model_call(probe)  # XLA where this CPU cannot differentiate NCHW convolutions
+        if isinstance(probe, XlaModelCall) and not self.wrt_is_input:
+            raise intermediate_gradient_error("`wrt_tensor`")
         self._spec = StepSpec(
             probe=probe,
             slots=slots,
@@ -166,7 +169,6 @@ class Optimizer(RunReadOuts):
             parameterization=self.parameterization,
             learning_rate=self._learning_rate,
             on_trace=self._count_trace,
-            jit_compile=needs_xla(probe),
         )
         self._steps = StepCache()
         self.trace_count = 0

@@ -18,7 +18,6 @@ from collections import OrderedDict
 
 import tensorflow as tf
 
-from .compilation import compile_function
 from .transforms import Transform, apply_transforms
 from .utils.utils import EPSILON
 
@@ -48,7 +47,6 @@ class StepSpec:
         parameterization: None (keras-vis) or a `Parameterization`.
         learning_rate: the Adam step size variable (parameterized path).
         on_trace: called each time a step is traced (counts traces).
-        jit_compile: compile the steps with XLA (`compilation.needs_xla`).
     """
 
     probe: object
@@ -63,7 +61,6 @@ class StepSpec:
     parameterization: object
     learning_rate: object
     on_trace: object
-    jit_compile: bool = False
 
 
 class StepCache:
@@ -193,7 +190,7 @@ class _Step:
         for modifier in self.modifiers:
             modifier.prepare_trace()
         self._traced_variables = [v for m in self.modifiers for v in m.variables]
-        self.function = compile_function(self._step, spec.jit_compile)
+        self.function = tf.function(self._step, autograph=False)
 
     @contextlib.contextmanager
     def standing_in(self, modifiers):
@@ -265,9 +262,7 @@ class KerasVisStep(_Step):
             x_pre = modifier.pre(x_pre)
         with tf.GradientTape() as tape:
             tape.watch(x_pre)
-            x_model = apply_transforms(
-                in_tape, x_pre, self._fill(), spec.data_format, spec.jit_compile
-            )
+            x_model = apply_transforms(in_tape, x_pre, self._fill(), spec.data_format)
             raw, weighted, overall, outputs = evaluate(spec, x_pre, x_model)
             total = tf.reduce_sum(overall)
         wrt_value = x_pre if spec.wrt_is_input else outputs[spec.wrt_slot]
@@ -306,7 +301,7 @@ class ParameterizedStep(_Step):
     def __init__(self, spec, modifiers, grad_fn):
         super().__init__(spec, modifiers, grad_fn)
         # the images of parameters for read-outs: compiled once (eager would cost ms per call)
-        self._image = compile_function(self._to_input)
+        self._image = tf.function(self._to_input, autograph=False)
 
     def initial_state(self, seed):
         """Inverts the seed image into the parameter; moments and count start at 0."""
@@ -345,9 +340,7 @@ class ParameterizedStep(_Step):
             x = self._to_input(p)
         with tf.GradientTape() as inner:
             inner.watch(x)
-            x_model = apply_transforms(
-                self.modifiers, x, self._fill(), spec.data_format, spec.jit_compile
-            )
+            x_model = apply_transforms(self.modifiers, x, self._fill(), spec.data_format)
             raw, weighted, overall, _ = evaluate(spec, x, x_model)
             total = tf.reduce_sum(overall)
         grads = inner.gradient(total, x)

@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from .input_modifiers import InputModifier
 
-__all__ = ["Affine", "AffineTransform", "Transform", "apply_transforms", "gather_bilinear"]
+__all__ = ["Affine", "AffineTransform", "Transform", "apply_transforms"]
 
 
 class Transform(InputModifier):
@@ -175,53 +175,7 @@ class Affine:
         return (self.a, self.b, self.tx, self.c, self.d, self.ty)
 
 
-def gather_bilinear(images, coefficients, output_shape, fill):
-    """Bilinear resampling of NHWC `images` with gathers (what XLA can compile).
-
-    It computes what `ImageProjectiveTransformV3` computes with bilinear
-    interpolation and a constant fill (the same values: output pixel
-    `(x, y)` reads the input at `(a x + b y + tx, c x + d y + ty)`, each of
-    the four neighbours outside the image counting as `fill`), as plain
-    ops with an exact gradient. It is about 2.5x slower on a CPU, so the
-    engine uses it only in XLA-compiled steps (`compilation.needs_xla`).
-
-    Args:
-        images: `(N, H, W, C)` float images.
-        coefficients: `(N, 6)` rows `(a, b, tx, c, d, ty)`.
-        output_shape: `(height, width)` of the result, an int32 tensor.
-        fill: the value of pixels from outside the image.
-
-    Returns:
-        The `(N, height, width, C)` resampled images.
-    """
-    shape = tf.shape(images)
-    n, h, w = shape[0], shape[1], shape[2]
-    ys, xs = tf.meshgrid(
-        tf.range(output_shape[0], dtype=tf.float32),
-        tf.range(output_shape[1], dtype=tf.float32),
-        indexing="ij",
-    )
-    a, b, tx, c, d, ty = (coefficients[:, k, None, None] for k in range(6))
-    x_in, y_in = a * xs + b * ys + tx, c * xs + d * ys + ty
-    x0, y0 = tf.floor(x_in), tf.floor(y_in)
-    wx, wy = (x_in - x0)[..., None], (y_in - y0)[..., None]
-    flat = tf.reshape(images, [-1, shape[3]])
-    base = (tf.range(n) * h * w)[:, None, None]
-    h_max, w_max = tf.cast(h - 1, tf.float32), tf.cast(w - 1, tf.float32)
-    fill = tf.cast(fill, images.dtype)
-
-    def tap(yy, xx):
-        inside = (yy >= 0) & (yy <= h_max) & (xx >= 0) & (xx <= w_max)
-        yi = tf.cast(tf.clip_by_value(yy, 0.0, h_max), tf.int32)
-        xi = tf.cast(tf.clip_by_value(xx, 0.0, w_max), tf.int32)
-        return tf.where(inside[..., None], tf.gather(flat, base + yi * w + xi), fill)
-
-    top = (1 - wx) * tap(y0, x0) + wx * tap(y0, x0 + 1)
-    bottom = (1 - wx) * tap(y0 + 1, x0) + wx * tap(y0 + 1, x0 + 1)
-    return (1 - wy) * top + wy * bottom
-
-
-def _resample(group, x, fill, data_format, xla=False):
+def _resample(group, x, fill, data_format):
     """Applies a run of affine transforms as one resampling to the input's own size."""
     if not group:
         return x
@@ -242,23 +196,20 @@ def _resample(group, x, fill, data_format, xla=False):
     sy, sx = size[0] / height, size[1] / width
     total = total.then(Affine(a=sx, d=sy, tx=0.5 * sx - 0.5, ty=0.5 * sy - 0.5))
     rows = [tf.broadcast_to(tf.cast(v, tf.float32), [batch]) for v in total.coefficients()]
-    if xla:
-        out = gather_bilinear(images, tf.stack(rows, axis=1), out_shape, fill)
-    else:
-        zero = tf.zeros([batch])
-        out = tf.raw_ops.ImageProjectiveTransformV3(
-            images=images,
-            transforms=tf.stack([*rows, zero, zero], axis=1),
-            output_shape=out_shape,
-            fill_value=tf.cast(fill, images.dtype),
-            interpolation="BILINEAR",
-            fill_mode="CONSTANT",
-        )
+    zero = tf.zeros([batch])
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=tf.stack([*rows, zero, zero], axis=1),
+        output_shape=out_shape,
+        fill_value=tf.cast(fill, images.dtype),
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
     out = tf.ensure_shape(out, images.shape)
     return tf.transpose(out, [0, 3, 1, 2]) if channels_first else out
 
 
-def apply_transforms(modifiers, x, fill, data_format, xla=False):
+def apply_transforms(modifiers, x, fill, data_format):
     """Applies modifiers in list order inside the tape: what the model sees.
 
     Consecutive `AffineTransform`s become one resampling; another `Transform`
@@ -270,14 +221,13 @@ def apply_transforms(modifiers, x, fill, data_format, xla=False):
         x: the image batch, in input units and `data_format`.
         fill: the value of pixels from outside the image.
         data_format: the image's data format.
-        xla: the step is XLA-compiled: resample with `gather_bilinear`.
     """
     group = []
     for modifier in modifiers:
         if isinstance(modifier, AffineTransform):
             group.append(modifier)
             continue
-        x = _resample(group, x, fill, data_format, xla)
+        x = _resample(group, x, fill, data_format)
         group = []
         x = modifier.transform(x, fill) if isinstance(modifier, Transform) else modifier.pre(x)
-    return _resample(group, x, fill, data_format, xla)
+    return _resample(group, x, fill, data_format)

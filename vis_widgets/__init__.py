@@ -11,8 +11,10 @@ from vis_widgets._version import __version__
 _LAZY = {
     "Dashboard": ".dashboard",
     "DashboardState": ".state",
+    "LayerBrowser": ".layers",
     "LivePlot": ".liveplot",
-    "RunRecord": ".history",
+    "ModelDashboard": ".model_dashboard",
+    "RunRecord": ".runs",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -2,7 +2,7 @@
 
 `ControlPanel` is the dashboard's left column: a row per loss weight, the
 `max_iter` and jitter sliders, Run / Stop / Continue / Reset (enabled from
-`state.running`), the progress and the status line (`state.status`).
+the runner's `running`), the progress and the status line (`state.status`).
 
 A loss weight needs a log feel from about 0.01 to 1000 *and* the value 0
 (turning a term off). `FloatLogSlider` cannot reach 0, so the weight slider
@@ -142,12 +142,13 @@ class ControlPanel:
 
     The buttons only carry their CSS classes (`vw-run`, `vw-stop`,
     `vw-continue`, `vw-reset`); the owner connects their clicks. Run,
-    Continue and Reset are disabled while `state.running`, Stop otherwise.
+    Continue and Reset are disabled while `runner.running`, Stop otherwise.
 
     Args:
         state: the `DashboardState`.
-        progress: the widgets shown under the buttons (a progress bar and
-            its text).
+        runner: the `Runner` (its `running` trait enables the buttons).
+        progress: the widget shown under the buttons (the progress view).
+        header: a widget shown first (the recipe choice), or None.
 
     Attributes:
         weight_sliders: `{loss key: FloatSlider}` (class `vw-weight`), the
@@ -161,12 +162,12 @@ class ControlPanel:
 
     Example:
         ```python
-        panel = ControlPanel(state, [live.progress, live.progress_text])
+        panel = ControlPanel(state, runner, ProgressView(live).widget)
         panel.run_button.on_click(lambda _: dash.run())
         ```
     """
 
-    def __init__(self, state, progress):
+    def __init__(self, state, runner, progress, header=None):
         self.weight_sliders, self.weight_texts, rows = {}, {}, []
         for key, trait in zip(state.loss_keys, state.weight_traits):
             row, self.weight_sliders[key], self.weight_texts[key] = weight_row(state, trait, key)
@@ -180,17 +181,16 @@ class ControlPanel:
         )
         self.reset_button = button("Reset", "vw-reset", "Draw a new random seed", "", "refresh")
         for b in (self.run_button, self.continue_button, self.reset_button):
-            dlink((state, "running"), (b, "disabled"))
-        dlink((state, "running"), (self.stop_button, "disabled"), transform=operator.not_)
+            dlink((runner, "running"), (b, "disabled"))
+        dlink((runner, "running"), (self.stop_button, "disabled"), transform=operator.not_)
         self.status = widgets.HTML()
         self.status.add_class("vw-status")
         dlink((state, "status"), (self.status, "value"), transform=_status_html)
         buttons = [self.run_button, self.stop_button, self.continue_button, self.reset_button]
-        self.widget = widgets.VBox(
-            [*rows, self.max_iter_slider, self.jitter_slider, widgets.HBox(buttons),
-             widgets.HBox(list(progress)), self.status],
-            layout=widgets.Layout(width="450px"),
-        )  # fmt: skip
+        column = [] if header is None else [header]
+        column += [*rows, self.max_iter_slider, self.jitter_slider, widgets.HBox(buttons)]
+        column += [progress, self.status]
+        self.widget = widgets.VBox(column, layout=widgets.Layout(width="450px"))
 
 
 def _status_html(text):

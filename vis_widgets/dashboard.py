@@ -1,15 +1,19 @@
 """Dashboard: steer an Optimizer with sliders and watch the input form, in one widget.
 
-Data flow (ARCHITECTURE.md): widgets are `link`ed to one `DashboardState`;
-`EngineBinding` alone writes the engine's weight and jitter variables; Run,
-Continue and Sweep start `minimize` on one background thread (`Runner`)
-with a `LivePlot` attached; Stop goes through the engine's `stop()`. Widget
-callbacks only copy values or start/stop the runner.
+Data flow: every control is `link`ed to one `DashboardState`; `EngineBinding`
+alone writes the engine's weight and jitter variables. Run, Continue and
+Sweep start `minimize` on one background thread (`Runner`, whose `running`
+trait is the only "a run is going") with a `LivePlot` (the run's live
+model), a `StopMonitor` and a `RunRecorder` attached. The views follow
+traits: the image, the curves, the value range and the progress follow the
+`LivePlot`; the live plot follows the state's `raw_curves`, `display`,
+`labels` and `current`; the state's `iteration` follows the live plot. Stop
+goes through the engine's `stop()`. Widget callbacks only copy values or
+start / stop the runner.
 """
 
 import contextlib
 import threading
-import time
 import traceback
 
 import ipywidgets as widgets
@@ -19,54 +23,28 @@ from traitlets import TraitError, dlink, link
 from vis_widgets.controls import ControlPanel
 from vis_widgets.core import grad_modifiers
 from vis_widgets.core.callbacks import OptimizerCallback
-from vis_widgets.core.input_modifiers import Jitter
+from vis_widgets.core.input_modifiers import InputModifier, Jitter
 from vis_widgets.core.optimizer import Optimizer
-from vis_widgets.export import ExportPanel, losses_snippet, write_gif, write_png
-from vis_widgets.history import HistoryGallery, RunRecord
+from vis_widgets.display import DISPLAY_MODES, returned_images
+from vis_widgets.export import ExportPanel, png_bytes, run_gif_bytes, write_bytes
+from vis_widgets.live_view import LiveView
 from vis_widgets.liveplot import LivePlot
-from vis_widgets.presets import keras_vis_losses
-from vis_widgets.render import display_images
-from vis_widgets.runner import Runner
-from vis_widgets.seeds import check_seed
+from vis_widgets.recorder import RunPlan, RunRecorder
+from vis_widgets.runner import Runner, StopMonitor
+from vis_widgets.runs import RunGallery, RunRecord
+from vis_widgets.snippet import losses_snippet
 from vis_widgets.state import DashboardState, EngineBinding
-from vis_widgets.sweep import SweepPanel, check_values, sweep_values
+from vis_widgets.sweep import SweepPanel, check_sweep_values, default_sweep_loss, sweep_values
+
+_LIVE_OPTIONS = ("image_fps", "curve_fps", "keep_frames", "threaded")
 
 
-class _StopMonitor(OptimizerCallback):
-    """Turns a Stop requested before or during a run into `optimizer.stop()`.
-
-    `Optimizer.stop()` does nothing before `minimize` has begun, so a Stop
-    clicked right after Run would be lost; this callback checks the flag
-    at `on_begin` and after every iteration.
-    """
-
-    def __init__(self, event):
-        self._event = event
-        self.began = False
-
-    def on_begin(self):
-        self.began = True
-        self._check()
-
-    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
-        self._check()
-
-    def _check(self):
-        if self._event.is_set():
-            self.optimizer.stop()
-
-
-def _scalar_weights(optimizer):
-    weights = []
-    for index, key in enumerate(optimizer.loss_keys):
-        weight = optimizer.get_weight(index)
-        if isinstance(weight, np.ndarray):
-            raise ValueError(
-                f"Loss '{key}' has one weight per sample ({weight.tolist()}); the dashboard "
-                f"needs one number per loss: call opt.set_weight({index}, value) first."
-            )
-        weights.append(weight)
-    return weights
+def _check_options(live_options):
+    options = dict(live_options or {})
+    unknown = sorted(set(options) - set(_LIVE_OPTIONS))
+    if unknown:
+        raise ValueError(f"`live_options` may hold {list(_LIVE_OPTIONS)}. Received: {unknown}")
+    return options
 
 
 class Dashboard:
@@ -74,18 +52,20 @@ class Dashboard:
 
     Shows one widget: a log-feel slider per loss weight (reaching 0, with an
     exact-value box), `max_iter` and jitter sliders; Run, Stop, Continue and
-    Reset; a progress bar with iterations/s and ETA; the live input and the
-    per-loss curves (weighted, or unweighted for tuning); a history of
-    runs; a weight sweep; and an export of the losses as Python.
+    Reset; a progress bar with iterations/s and ETA; the live input
+    (contrast-stretched or as returned, with the values it shows); one small
+    curve panel per loss (weighted, or unweighted for tuning) with the
+    latest values; and tabs: the runs so far, a weight sweep, the layer
+    browser (for `from_model` dashboards) and the export (code, PNG, GIF, as
+    browser downloads and kernel-side files).
 
     Runs go on one background thread, so the notebook stays responsive.
     Moving a weight or the jitter during a run changes the objective at the
     next iteration, without retracing. A second Run while one runs is
     ignored; Stop ends the run within one iteration and keeps its result;
-    an error is shown in the widget, which stays usable. Every button has
-    a method: `run()`, `stop()`, `continue_()` (alias `resume()`),
-    `reset()`, `sweep()`, `restore()`, `save_png()`, `save_gif()`, plus
-    `wait()`, `result` and `history` for notebooks and tests.
+    an error is shown in the widget, which stays usable. Every button has a
+    method (`run`, `stop`, `continue_`, `reset`, `sweep`, `restore`,
+    `save_png`, `save_gif`), plus `wait()`, `result` and `runs`.
 
     Args:
         optimizer: the `Optimizer` to drive; its current (scalar, >= 0)
@@ -96,20 +76,31 @@ class Dashboard:
             `minimize` would make it. Reset draws a new random one.
         grad_modifier: passed to every `minimize`.
         callbacks: more `OptimizerCallback`s for every run (not modified).
-        liveplot: the `LivePlot` to use (e.g. with other frame rates).
-        history_size: how many finished runs are kept and shown.
+        live_options: `LivePlot` arguments for the live view (`image_fps`,
+            `curve_fps`, `keep_frames`, `threaded`).
+        keep_runs: how many finished runs are kept and shown.
+        display: `"stretched"` or `"as returned"`, the initial display setting.
+        input_modifiers: more `InputModifier`s for every run, after the
+            dashboard's `Jitter` (e.g. a recipe's transforms).
 
     Attributes:
         widget: the root `VBox` (CSS class `vw-dashboard`).
         state: the `DashboardState` every control is linked to.
-        jitter: the `Jitter` instance used by every run.
-        live: the `LivePlot` (its `image`, `curves`, `progress` widgets).
-        controls: the `ControlPanel`; its `weight_sliders` (`{loss key:
-            FloatSlider}`, class `vw-weight`, valued by log10 position),
-            `weight_texts`, `max_iter_slider`, `jitter_slider` and the
-            `run_button`, `stop_button`, `continue_button` and
-            `reset_button` are attributes of the dashboard too.
-        gallery, sweep_panel, export_panel: the tabs' panels.
+        runner: the `Runner`; `runner.running` is True while a run goes.
+        live: the `LivePlot` every run reports to (the views follow it).
+        image, curves: the `Image` views (`vw-image`, `vw-curves`);
+            `range_text` (`vw-display-range`), `values` (`vw-curves-values`),
+            `display_toggle` (`vw-display`), `curves_mode`
+            (`vw-curves-mode`), `progress` (a `ProgressView`).
+        controls: the `ControlPanel`; its `weight_sliders`, `weight_texts`,
+            `max_iter_slider`, `jitter_slider` and buttons are attributes of
+            the dashboard too.
+        jitter_modifier: the `Jitter` every run uses; `input_modifiers` the
+            other modifiers (a recipe's transforms).
+        recipe_panel: the recipe choice and its live sliders (`vw-recipe`,
+            `vw-recipe-controls`) of a `from_model` dashboard, else None.
+        gallery, sweep_panel, export_panel: the tabs' panels; `layers` is
+            the `LayerBrowser` of a `from_model` dashboard, else None.
         errors: the `Output` showing errors and the engine's warnings.
 
     Example:
@@ -130,92 +121,89 @@ class Dashboard:
         seed_input=None,
         grad_modifier=None,
         callbacks=None,
-        liveplot=None,
-        history_size=10,
+        live_options=None,
+        keep_runs=10,
+        display="stretched",
+        input_modifiers=None,
     ):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
                 f"`optimizer` must be a vis_widgets.core.Optimizer. Received: {optimizer!r}"
             )
-        if liveplot is not None and not isinstance(liveplot, LivePlot):
-            raise TypeError(f"`liveplot` must be a LivePlot or None. Received: {liveplot!r}")
         if isinstance(callbacks, OptimizerCallback):
             callbacks = [callbacks]  # as `minimize` accepts one callback
         callbacks = list(callbacks or [])
         for c in callbacks:
             if not isinstance(c, OptimizerCallback):
                 raise TypeError(f"Each callback must be an OptimizerCallback. Received: {c!r}")
-        if isinstance(history_size, bool) or not isinstance(history_size, int) or history_size < 1:
-            raise ValueError(f"`history_size` must be an int >= 1. Received: {history_size!r}")
+        if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
+            raise ValueError(f"`keep_runs` must be an int >= 1. Received: keep_runs={keep_runs!r}")
+        if display not in DISPLAY_MODES:
+            raise ValueError(
+                f"`display` must be one of {list(DISPLAY_MODES)}. Received: display={display!r}"
+            )
         grad_modifiers.get(grad_modifier)  # an unknown name fails here, not at the first Run
+        self.input_modifiers = list(input_modifiers or [])
+        for m in self.input_modifiers:
+            if not isinstance(m, InputModifier):
+                raise TypeError(f"Each input modifier must be an InputModifier. Received: {m!r}")
         self.optimizer = optimizer
         self.grad_modifier = grad_modifier
         self.callbacks = callbacks
-        self.history_size = history_size
+        self.keep_runs = keep_runs
         try:
-            self.state = DashboardState.create(
-                optimizer.loss_keys, _scalar_weights(optimizer), max_iter, jitter
-            )
+            self.state = DashboardState.from_optimizer(optimizer, max_iter, jitter)
         except TraitError as err:
             raise ValueError(str(err)) from None
-        self.jitter = Jitter(jitter, data_format=optimizer.data_format)
-        self._binding = EngineBinding(self.state, optimizer, self.jitter)
-        self.live = liveplot if liveplot is not None else LivePlot()
-        self.live.auto_display = False
-        self.live.set_optimizer(optimizer, {"max_iter": max_iter, "batch_size": 1})
-        self._runner = Runner()
+        self.state.display = display
+        self.jitter_modifier = Jitter(jitter, data_format=optimizer.data_format)
+        self._binding = EngineBinding(self.state, optimizer, self.jitter_modifier)
+        self.live = LivePlot(auto_display=False, **_check_options(live_options))
+        self.runner = Runner()
         self._stop_requested = threading.Event()
         self._closed = False
         self.last_error = None
-        self._seed = check_seed(optimizer, seed_input)
-        self._current = self._seed
+        self.layers = None
+        self.recipe_panel = None
+        self._seed = optimizer.make_seed(seed_input, samples=1)
         self._build()
-        self.live.show(self._current)
+        self.state.current = self._seed
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
-    def from_model(
-        cls,
-        model,
-        layer,
-        filter_indices=None,
-        input_range=(0, 255),
-        act_max_weight=1.0,
-        lp_norm_weight=10.0,
-        tv_weight=10.0,
-        pre_activation=None,
-        **kwargs,
-    ):
-        """Builds keras-vis's three losses for one layer's filters and their dashboard.
+    def from_model(cls, model, layer, filter_indices=None, input_range=(0, 255), **kwargs):
+        """Builds a recipe for one layer's filters and its `ModelDashboard`.
 
-        Args:
-            model: a single-input Keras model.
-            layer: the layer, its name, or its index in `model.layers`.
-            filter_indices: an int, a list of ints, or None.
-            input_range: the input's `(min, max)`.
-            act_max_weight: the activation loss's initial weight.
-            lp_norm_weight: the L-6 norm's initial weight.
-            tv_weight: the total variation's initial weight.
-            pre_activation: maximize the values before the layer's
-                activation; None: True for a softmax layer (the usual trap).
-            **kwargs: more `Dashboard` arguments (`max_iter`, `jitter`, ...).
+        See `vis_widgets.model_dashboard.ModelDashboard` for the arguments
+        (`recipe`, the initial weights, `pre_activation`, `layers_tab`, and
+        every `Dashboard` argument): a dashboard that also offers a recipe
+        choice with the recipe's live sliders and a Layers tab.
 
         Returns:
-            A `Dashboard` (the losses are `presets.keras_vis_losses`).
+            A `ModelDashboard`.
 
         Example:
             ```python
-            dash = Dashboard.from_model(model, "predictions", 3, input_range=(0.0, 1.0))
+            dash = Dashboard.from_model(model, "predictions", 3, input_range=(0, 255))
+            fourier = Dashboard.from_model(model, "predictions", 3, recipe="fourier")
             ```
         """
-        weights = (act_max_weight, lp_norm_weight, tv_weight)
-        losses = keras_vis_losses(model, layer, filter_indices, *weights, pre_activation)
-        return cls(Optimizer(model.inputs[0], losses, input_range=input_range), **kwargs)
+        from vis_widgets.model_dashboard import ModelDashboard  # it builds on this class
+
+        return ModelDashboard(model, layer, filter_indices, input_range, **kwargs)
 
     def _build(self):
         state, live = self.state, self.live
-        self.controls = ControlPanel(state, [live.progress, live.progress_text])
-        c = self.controls
+        link((state, "raw_curves"), (live, "raw"))
+        link((state, "display"), (live, "display"))
+        dlink((state, "labels"), (live, "labels"))
+        dlink((state, "current"), (live, "shown"), transform=self._returned)
+        dlink((live, "iteration"), (state, "iteration"))
+        self.view = view = LiveView(live, settings=state, raw_trait="raw_curves")
+        self.image, self.curves, self.values = view.image, view.curves, view.values
+        self.range_text, self.display_toggle = view.range_text, view.display_toggle
+        self.curves_mode, self.progress = view.curves_mode, view.progress
+        self.controls = c = ControlPanel(state, self.runner, view.progress.widget)
         c.run_button.on_click(lambda _: self.run())
         c.stop_button.on_click(lambda _: self.stop())
         c.continue_button.on_click(lambda _: self.continue_())
@@ -226,40 +214,45 @@ class Dashboard:
         self.continue_button, self.reset_button = c.continue_button, c.reset_button
         self.errors = widgets.Output(layout=widgets.Layout(max_height="240px", overflow="auto"))
         self.errors.add_class("vw-errors")
-        self.curves_mode = widgets.ToggleButtons(
-            options=[("weighted", False), ("unweighted", True)],
-            tooltips=["losses times their weights", "raw loss values (for tuning weights)"],
-            style={"button_width": "90px"},
-        )
-        self.curves_mode.add_class("vw-curves-mode")
-        link((state, "raw_curves"), (self.curves_mode, "value"))
-        state.observe(lambda change: setattr(live, "raw", change["new"]), names="raw_curves")
-        dlink((live.progress, "value"), (state, "step"))
-        self.gallery = HistoryGallery(self.history_size, on_restore=self.restore)
+        self.gallery = RunGallery(self.keep_runs, on_restore=self.restore, settings=state)
         self.sweep_panel = SweepPanel(
-            state.loss_keys, on_sweep=self.sweep, on_use=self.use_sweep_cell
+            state.loss_keys,
+            on_sweep=self.sweep,
+            on_use=self.use_sweep_cell,
+            settings=state,
+            default=default_sweep_loss(self.optimizer.losses),
         )
-        dlink((state, "running"), (self.sweep_panel.button, "disabled"))
-        self.export_panel = ExportPanel(self.export_code, self.save_png, self.save_gif)
+        dlink((self.runner, "running"), (self.sweep_panel.button, "disabled"))
+        self.export_panel = ExportPanel(
+            self.export_code, self.png_bytes, self.gif_bytes, self.save_png, self.save_gif
+        )
         self.export_text = self.export_panel.code
         names = [*state.weight_traits, "max_iter", "jitter"]
-        state.observe(lambda _: self.export_panel.refresh(), names=names)
-        self.export_panel.refresh()
-        live.progress.layout.width = "200px"
-        views = widgets.HBox(
-            [live.image, widgets.VBox([live.curves, self.curves_mode])],
-            layout=widgets.Layout(align_items="flex-start"),
-        )
+        state.observe(lambda _: self.export_panel.refresh_code(), names=names)
+        state.observe(lambda _: self.export_panel.refresh_png(), names="current")
+        self.export_panel.refresh_code()
         self.tabs = widgets.Tab(
             [self.gallery.widget, self.sweep_panel.widget, self.export_panel.widget],
-            titles=("History", "Sweep", "Export"),
+            titles=("Runs", "Sweep", "Export"),
         )
-        row = widgets.HBox(
-            [self.controls.widget, views], layout=widgets.Layout(flex_flow="row wrap")
-        )
+        row = widgets.HBox([c.widget, view.widget], layout=widgets.Layout(flex_flow="row wrap"))
         self.widget = widgets.VBox([row, self.errors, self.tabs])
         self.widget.add_class("vw-dashboard")
         self.widget.observe(self._widget_closed, names="comm")
+
+    def set_recipe(self, name):
+        """Switches to another recipe: only a `from_model` dashboard has recipes.
+
+        Raises:
+            ValueError: always, for a dashboard over a given optimizer.
+        """
+        raise ValueError(
+            "Only a dashboard made by `Dashboard.from_model` can switch recipes: it knows "
+            "the model, layer and filters to build one for."
+        )
+
+    def _returned(self, batch):
+        return None if batch is None else returned_images(self.optimizer, batch)
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs):
@@ -268,12 +261,12 @@ class Dashboard:
     # ------------------------------------------------------------------ public API
     @property
     def running(self):
-        """True while a run (or sweep) is going."""
-        return self._runner.busy
+        """True while a run (or sweep) is going (the runner's `running`)."""
+        return self.runner.running
 
     @property
-    def history(self):
-        """The kept `RunRecord`s, oldest first (at most `history_size`)."""
+    def runs(self):
+        """The kept `RunRecord`s, oldest first (at most `keep_runs`)."""
         return list(self.gallery.records)
 
     @property
@@ -290,7 +283,7 @@ class Dashboard:
     @property
     def current_input(self):
         """The raw input Continue starts from (batch axis of 1), a copy."""
-        return self._current.copy()
+        return np.array(self.state.current)
 
     def run(self):
         """Starts a run from the seed on the background thread.
@@ -301,24 +294,22 @@ class Dashboard:
         return self._start("run", self._seed)
 
     def continue_(self):
-        """Starts a run from the current image (the latest run's last input).
+        """Starts a run from the current image (the latest run's result).
 
         Returns:
             True if it started, False if a run is already going.
         """
-        return self._start("continue", self._current)
-
-    resume = continue_
+        return self._start("continue", self.state.current)
 
     def stop(self):
         """Asks the running run (if any) to end after its current iteration; keeps its result."""
         self._stop_requested.set()
-        if self._runner.busy:
+        if self.runner.running:
             self.optimizer.stop()
 
     def wait(self, timeout=None):
         """Waits for the current run to finish; returns True if idle, False on timeout."""
-        return self._runner.wait(timeout)
+        return self.runner.wait(timeout)
 
     def reset(self, seed_input=None):
         """Draws a new random seed (or takes `seed_input`) and shows it; ignored while running.
@@ -326,11 +317,10 @@ class Dashboard:
         Returns:
             True if the seed changed, False while a run is going.
         """
-        if self._runner.busy:
+        if self.runner.running:
             return False
-        self._seed = check_seed(self.optimizer, seed_input)
-        self._current = self._seed
-        self.live.show(self._current)
+        self._seed = self.optimizer.make_seed(seed_input, samples=1)
+        self._set_current(self._seed)
         self.state.status = "New seed: Run starts from it."
         return True
 
@@ -352,6 +342,9 @@ class Dashboard:
         Returns:
             True if it started, False if a run is already going.
 
+        Raises:
+            ValueError: for an unknown loss or bad values.
+
         Example:
             ```python
             dash.sweep("TV(2.0) Loss", [0.1, 1, 10, 100]); dash.wait()
@@ -359,10 +352,10 @@ class Dashboard:
         """
         key = self.state.key_for(loss)
         values = sweep_values(start, stop, num).tolist() if values is None else values
-        values = check_values(values)
+        values = check_sweep_values(values)
         seed = np.repeat(self._seed, len(values), axis=0)
         labels = [f"w={v:.3g}" for v in values]
-        if not self._runner.busy:
+        if not self.runner.running:
             self.sweep_panel.ensure_cells(len(values))
         return self._start("sweep", seed, sweep=(key, values), labels=labels)
 
@@ -370,9 +363,8 @@ class Dashboard:
         """Takes sweep cell `k`'s weight into its slider and, when idle, its image as current."""
         key, values = record.sweep
         self.state.set_weight(key, values[k])
-        if not self._runner.busy:
-            self._current = record.best_input[k : k + 1].copy()
-            self.live.show(self._current)
+        if not self.runner.running:
+            self._set_current(record.result_input[k : k + 1])
         self.state.status = f"{key} = {values[k]:.4g} (from sweep #{record.number})"
 
     def restore(self, record):
@@ -382,19 +374,20 @@ class Dashboard:
             record: a `RunRecord` or its number.
 
         Raises:
-            KeyError: for a run number that is not in the history.
+            KeyError: for a run number that is not among the kept runs.
         """
         if not isinstance(record, RunRecord):
             record = self.gallery.find(record)
+        if record.recipe and record.recipe != self.state.recipe and not self.runner.running:
+            self.state.recipe = record.recipe  # first: a recipe brings its own settings
         for key, weight in record.weights.items():
             self.state.set_weight(key, weight)
         self.state.max_iter = record.max_iter
         self.state.jitter = record.jitter
-        if not self._runner.busy and record.kind != "sweep":
+        if not self.runner.running and record.kind != "sweep":
             if record.kind == "run":
                 self._seed = record.seed.copy()
-            self._current = record.best_input.copy()
-            self.live.show(self._current)
+            self._set_current(record.result_input)
         self.state.status = f"Restored the settings of run #{record.number}."
 
     def export_code(self):
@@ -409,23 +402,35 @@ class Dashboard:
             self.state.max_iter,
             self.state.jitter,
             self.grad_modifier,
+            self.input_modifiers,
+            self.state.recipe,
         )
 
-    def save_png(self, path="vis_widgets_image.png", record=None, min_size=256):
-        """Saves the current image (or a record's result) as a PNG; returns the path.
+    def png_bytes(self, record=None, min_size=256):
+        """The PNG of the current image (or a record's result), as returned (not stretched).
 
         Args:
-            path: the file to write.
-            record: a `RunRecord` to save instead of the current image (a
+            record: a `RunRecord` to encode instead of the current image (a
                 sweep gives a labelled grid).
             min_size: nearest-neighbour upscale to this long side (0: native).
-        """
-        batch = self._current if record is None else record.best_input
-        labels = None if record is None else record.labels
-        return write_png(path, self._display(batch), labels, min_size)
 
-    def save_gif(self, path="vis_widgets_run.gif", record=None, duration=80):
-        """Saves a run's live frames (default: the latest run) as an animated GIF.
+        Returns:
+            The PNG file's bytes (the browser download offers the same bytes).
+        """
+        if record is None:
+            return png_bytes(self._returned(self.state.current).as_returned(), None, min_size)
+        return png_bytes(record.returned.as_returned(), record.labels, min_size)
+
+    def save_png(self, path="vis_widgets_image.png", record=None, min_size=256):
+        """Writes `png_bytes(record, min_size)` to `path` on the kernel's machine; returns it."""
+        return write_bytes(path, self.png_bytes(record, min_size))
+
+    def gif_bytes(self, record=None, duration=80):
+        """The animated GIF of a run's live frames (default: the latest run), as returned.
+
+        Args:
+            record: the `RunRecord` (default: `result`).
+            duration: milliseconds per frame.
 
         Raises:
             ValueError: when there is no finished run yet.
@@ -433,12 +438,22 @@ class Dashboard:
         record = record if record is not None else self.result
         if record is None:
             raise ValueError("There is no finished run to save yet: run first.")
-        return write_gif(path, record.frames, record.labels, duration)
+        return run_gif_bytes(record.frames, record.labels, duration)
+
+    def save_gif(self, path="vis_widgets_run.gif", record=None, duration=80):
+        """Writes `gif_bytes(record, duration)` to `path` on the kernel's machine; returns it.
+
+        Raises:
+            ValueError: when there is no finished run yet.
+        """
+        return write_bytes(path, self.gif_bytes(record, duration))
 
     def close(self):
         """Stops the run (if any) and closes every widget of the dashboard."""
         self.stop()
         self._closed = True
+        if self.layers is not None:
+            self.layers.close()
         seen = set()
         for w in self._all_widgets():
             if id(w) not in seen:
@@ -446,106 +461,67 @@ class Dashboard:
                 w.close()
 
     # ------------------------------------------------------------------ runs
+    def _set_current(self, batch, labels=None):
+        with self.state.hold_trait_notifications():
+            self.state.labels = labels
+            self.state.current = np.array(batch)
+
     def _start(self, kind, seed, sweep=None, labels=None):
         if self._closed:
             return False
         max_iter = self.state.max_iter
+        plan = RunPlan(self._next_number(), kind, np.array(seed), max_iter, labels, sweep)
 
         def prepare():
-            self.gallery.ensure_slots(len(self.gallery.records) + 1)
+            self.gallery.ensure_cards(len(self.gallery.records) + 1)
             self._stop_requested.clear()
             self.errors.outputs = ()
-            self.live.labels = labels
-            self.state.running = True
-            self.state.status = f"Running #{self._next_number()} ({kind}, {max_iter} iterations)…"
+            self.state.labels = labels
+            self.state.status = f"Running #{plan.number} ({kind}, {plan.max_iter} iterations)…"
 
-        return self._runner.start(
-            lambda: self._job(kind, seed, max_iter, sweep, labels), prepare=prepare
-        )
+        return self.runner.start(lambda: self._job(plan), prepare=prepare)
 
-    def _job(self, kind, seed, max_iter, sweep, labels):
-        started = time.perf_counter()
-        monitor = _StopMonitor(self._stop_requested)
+    def _job(self, plan):
+        recorder = RunRecorder(plan, self.state, frames_from=self.live)
+        callbacks = [StopMonitor(self._stop_requested), self.live, recorder, *self.callbacks]
         try:
             context = contextlib.nullcontext()
-            if sweep is not None:
-                index = self.state.index_for(sweep[0])
-                context = self._binding.per_sample(index, sweep[1])
+            if plan.sweep is not None:
+                index = self.state.index_for(plan.sweep[0])
+                context = self._binding.sweeping(index, plan.sweep[1])
             with context:
-                img, _, _ = self.optimizer.minimize(
-                    seed,
-                    max_iter=max_iter,
-                    input_modifiers=[self.jitter],
+                self.optimizer.minimize(
+                    plan.seed,
+                    max_iter=plan.max_iter,
+                    input_modifiers=[self.jitter_modifier, *self.input_modifiers],
                     grad_modifier=self.grad_modifier,
-                    callbacks=[monitor, self.live, *self.callbacks],
+                    callbacks=callbacks,
                     verbose=False,
                 )
-            seconds = time.perf_counter() - started
-            self._add(self._record(kind, img, seed, max_iter, seconds, sweep, labels))
+            self._finished(recorder.record)
         except Exception as err:
             self.last_error = err
             self.errors.append_stderr(traceback.format_exc())
             first_line = (str(err).splitlines() or [""])[0]
             self.state.status = f"Error: {type(err).__name__}: {first_line}"
-            if monitor.began and sweep is None and self.optimizer.best_input is not None:
-                self._current = self.optimizer.best_input
-        finally:
-            self.state.running = False
+            if recorder.record is not None and plan.sweep is None:
+                self._set_current(recorder.record.result_input)
 
     def _next_number(self):
         result = self.result
         return result.number + 1 if result is not None else 1
 
-    def _display(self, batch):
-        """The display images `(N, H, W, C)` uint8 of a raw input batch."""
-        return display_images(batch, self.optimizer.input_range, self.optimizer.data_format)
-
-    def _record(self, kind, img, seed, max_iter, seconds, sweep, labels):
-        opt = self.optimizer
-        named = {k: float(np.mean(v)) for k, v in opt.per_sample_losses.items()}
-        raw = {k: float(np.mean(v)) for k, v in opt.per_sample_raw_losses.items()}
-        overall = opt.per_sample_overall_loss
-        return RunRecord(
-            number=self._next_number(),
-            kind=kind,
-            image=img,
-            weights=self.state.weights,
-            max_iter=max_iter,
-            jitter=self.state.jitter,
-            iterations=opt.iterations,
-            stopped=opt.iterations < max_iter,
-            named_losses=named,
-            raw_losses=raw,
-            overall_loss=float(np.mean(overall)) if overall is not None else float("nan"),
-            seconds=seconds,
-            seed=np.array(seed),
-            last_input=np.array(opt.last_input),
-            best_input=np.array(opt.best_input),
-            frames=list(self.live.frames),
-            warnings=list(opt.run_warnings),
-            labels=labels,
-            sweep=sweep,
-        )
-
-    def _add(self, record):
+    def _finished(self, record):
         """Keeps a finished run, shows it, and reports it (and the engine's warnings)."""
-        images = self._display(record.best_input)
-        self.gallery.add(record, images)
+        self.gallery.add(record)
         if record.sweep is not None:
-            self.sweep_panel.show(record, images)
+            self.sweep_panel.show(record)
         else:
-            self._current = record.best_input
+            self._set_current(record.result_input)
+        self.export_panel.refresh_gif()
         for message in record.warnings:  # on the worker thread, they reach no cell
             self.errors.append_stderr(f"Warning: {message}\n")
-        verb = "stopped at" if record.stopped else "done:"
-        status = (
-            f"#{record.number} {record.kind} {verb} {record.iterations}/{record.max_iter} "
-            f"iterations in {record.seconds:.1f} s · overall loss {record.overall_loss:.4g}"
-        )
-        if record.warnings:
-            count = len(record.warnings)
-            status += f" · {count} warning{'s' if count > 1 else ''}, see below"
-        self.state.status = status
+        self.state.status = record.summary()
 
     # ------------------------------------------------------------------ misc
     def _widget_closed(self, change):
@@ -554,7 +530,7 @@ class Dashboard:
             self._closed = True
 
     def _all_widgets(self):
-        stack = [self.widget, *self.gallery.slots, *self.sweep_panel.cells]
+        stack = [self.widget, *self.gallery.cards, *self.sweep_panel.cells]
         while stack:
             w = stack.pop()
             yield w

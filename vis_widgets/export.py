@@ -1,11 +1,18 @@
-"""Export: the losses as a ready-to-paste Python snippet, images as PNG, runs as GIF.
+"""Export: the returned image as PNG, a run as GIF, the losses as code; to a file or the browser.
 
-The snippet is rebuilt from each loss's class and `get_config()`: layers are
-referenced as `model.get_layer("name")` and the input as `model.inputs[0]`,
-so it runs in any notebook where `model` is the same model. `ExportPanel`
-is the dashboard's Export tab.
+Each export exists once as bytes (`png_bytes`, `run_gif_bytes`): the
+kernel-side save writes them to a file on the kernel's machine (for
+scripts), and a `DownloadLink` hands the very same bytes to the user's
+browser as a file (for a remote server, Colab, a classroom hub). A download
+link is a plain `<a download href="data:...">` inside an `ipywidgets.HTML`:
+standard ipywidgets only, no front-end extension, no JavaScript.
+
+Exports save the returned image (what `minimize` returns, mapped from the
+input range to 0-255), never the contrast-stretched view.
 """
 
+import base64
+import html
 import pathlib
 
 import ipywidgets as widgets
@@ -13,131 +20,26 @@ import ipywidgets as widgets
 from vis_widgets.controls import button
 from vis_widgets.render import compose_frame, encode_png, gif_bytes
 
-_CORE_MODULE = "vis_widgets.core"
+MAX_DOWNLOAD_BYTES = 32 * 2**20  # a data: link larger than this is left to the kernel-side save
 
 
-def _import_path(cls):
-    module = cls.__module__
-    if module.startswith(_CORE_MODULE + ".") or module == _CORE_MODULE:
-        return _CORE_MODULE
-    return module
-
-
-def _tensor_expression(tensor, input_tensor):
-    """`model.inputs[0]` for the input, else `model.get_layer(name).output`."""
-    if tensor is input_tensor:
-        return "model.inputs[0]"
-    history = getattr(tensor, "_keras_history", None)
-    if history is None:
-        raise ValueError(
-            f"Cannot export a reference to tensor {tensor!r}: it is neither the model's input "
-            "nor a layer's output."
-        )
-    return f"model.get_layer({history[0].name!r}).output"
-
-
-def loss_expression(loss, input_tensor):
-    """Returns the Python expression that rebuilds `loss` from `model`.
-
-    The first constructor argument is the layer (`model.get_layer(name)`,
-    when the config has a `layer` name) or the tensor the loss reads; the
-    rest of `get_config()` follows as keyword arguments.
+def png_bytes(images, labels=None, min_size=256):
+    """Encodes uint8 images `(N, H, W, C)` as one PNG (a labelled grid when N > 1).
 
     Args:
-        loss: a `Loss`.
-        input_tensor: the optimizer's input tensor.
-
-    Returns:
-        A string such as `TotalVariation(model.inputs[0], beta=2.0)`.
-    """
-    config = dict(loss.get_config())
-    if "layer" in config:
-        head = f"model.get_layer({config.pop('layer')!r})"
-    else:
-        head = _tensor_expression(loss.tensor, input_tensor)
-    args = [head, *(f"{k}={v!r}" for k, v in config.items())]
-    return f"{type(loss).__name__}({', '.join(args)})"
-
-
-def losses_snippet(optimizer, weights, max_iter, jitter, grad_modifier=None):
-    """Returns a runnable snippet: imports, the losses list, the optimizer and its run.
-
-    Args:
-        optimizer: the `Optimizer` whose losses are exported.
-        weights: one weight per loss, in the optimizer's order.
-        max_iter: the `max_iter` to write in the `minimize` call.
-        jitter: the jitter fraction to write.
-        grad_modifier: the gradient modifier's name, or None.
-
-    Returns:
-        Python source that expects a variable `model` and defines `losses`,
-        `opt` and `img`.
-
-    Example:
-        ```python
-        source = losses_snippet(opt, [1.0, 10.0, 10.0], max_iter=200, jitter=0.05)
-        exec(source, {"model": model})
-        ```
-    """
-    names = {"Jitter": _CORE_MODULE, "Optimizer": _CORE_MODULE}
-    for loss in optimizer.losses:
-        names[type(loss).__name__] = _import_path(type(loss))
-    modules = {}
-    for name, module in names.items():
-        if module != "__main__":
-            modules.setdefault(module, []).append(name)
-    lines = ["# Losses exported from the vis-widgets dashboard."]
-    lines += [f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(modules.items())]
-    lines += ["", "losses = ["]
-    for loss, weight in zip(optimizer.losses, weights):
-        lines.append(f"    ({loss_expression(loss, optimizer.input_tensor)}, {float(weight)!r}),")
-    lines.append("]")
-    extra = "" if optimizer.norm_grads else ", norm_grads=False"
-    if not optimizer.wrt_is_input:
-        wrt = _tensor_expression(optimizer.wrt_tensor, optimizer.input_tensor)
-        extra += f", wrt_tensor={wrt}"
-    input_range = tuple(optimizer.input_range)
-    lines.append(f"opt = Optimizer(model.inputs[0], losses, input_range={input_range!r}{extra})")
-    if grad_modifier is None:
-        modifier = ""
-    elif isinstance(grad_modifier, str):
-        modifier = f", grad_modifier={grad_modifier!r}"
-    else:  # a function: the snippet can only name it
-        name = getattr(grad_modifier, "__name__", type(grad_modifier).__name__)
-        lines.append(f"# grad_modifier: the dashboard used the function {name!r}; pass it")
-        lines.append("# to minimize(grad_modifier=...) yourself.")
-        modifier = f", grad_modifier={name}" if name.isidentifier() else ""
-    lines.append(
-        f"img, grads, wrt_value = opt.minimize(max_iter={int(max_iter)}, "
-        f"input_modifiers=[Jitter({float(jitter)!r})]{modifier}, verbose=False)"
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _write(path, data):
-    path = pathlib.Path(path)
-    path.write_bytes(data)
-    return path
-
-
-def write_png(path, images, labels=None, min_size=256):
-    """Writes display images `(N, H, W, C)` uint8 as one PNG (a labelled grid when N > 1).
-
-    Args:
-        path: the file to write.
-        images: the display images.
+        images: the images, as returned (`Returned.as_returned()`).
         labels: captions for a grid.
         min_size: the picture is nearest-neighbour upscaled to this long side
             (0 keeps the native size of a single image).
 
     Returns:
-        The written `pathlib.Path`.
+        The PNG file's bytes.
     """
-    return _write(path, encode_png(compose_frame(images, labels, min_size=min_size), 6))
+    return encode_png(compose_frame(images, labels, min_size=min_size), 6)
 
 
-def write_gif(path, frames, labels=None, duration=80):
-    """Writes `(step, images)` frames as an animated GIF captioned "Step n".
+def run_gif_bytes(frames, labels=None, duration=80):
+    """Encodes `(iteration, images)` frames as an animated GIF captioned "Step n".
 
     Raises:
         ValueError: when there is no frame.
@@ -148,56 +50,168 @@ def write_gif(path, frames, labels=None, duration=80):
             "keep_frames=True)."
         )
     steps = [step for step, _ in frames]
-    return _write(path, gif_bytes([f for _, f in frames], steps, labels, duration))
+    return gif_bytes([f for _, f in frames], steps, labels, duration)
+
+
+def write_bytes(path, data):
+    """Writes `data` to `path`; returns the `pathlib.Path`."""
+    path = pathlib.Path(path)
+    path.write_bytes(data)
+    return path
+
+
+def write_gif(path, frames, labels=None, duration=80):
+    """Writes `(iteration, images)` frames as an animated GIF; returns the path.
+
+    Raises:
+        ValueError: when there is no frame.
+    """
+    return write_bytes(path, run_gif_bytes(frames, labels, duration))
+
+
+def download_html(data, filename, mime, text):
+    """Returns an `<a download>` link that saves `data` as `filename` in the browser."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<a download="{html.escape(pathlib.Path(filename).name)}" '
+        f'href="data:{mime};base64,{encoded}" class="vw-download-link" '
+        f'title="save {html.escape(pathlib.Path(filename).name)} in your browser">'
+        f"{html.escape(text)}</a>"
+    )
+
+
+class DownloadLink:
+    """A browser download of some bytes: an `ipywidgets.HTML` holding an `<a download>` link.
+
+    Its CSS classes are `vw-download` and `vw-download-<kind>`. Before there
+    is anything to download (or when it is too large for a `data:` link) it
+    shows `empty_text` without a link.
+
+    Args:
+        kind: what it downloads (`"png"`, `"gif"`, `"code"`), used in its
+            CSS class.
+        mime: the MIME type of the bytes.
+        text: the link's text.
+        empty_text: what it says while there is nothing to download.
+
+    Attributes:
+        widget: the `HTML` widget.
+        data: the bytes offered (None before any).
+        filename: the name the browser saves them under.
+
+    Example:
+        ```python
+        link = DownloadLink("png", "image/png", "Download PNG")
+        link.update(png_bytes(images), "dream.png")
+        link.widget  # <a download="dream.png" href="data:image/png;base64,...">
+        ```
+    """
+
+    def __init__(self, kind, mime, text, empty_text=""):
+        self.kind, self.mime, self.text, self.empty_text = kind, mime, text, empty_text
+        self.data = None
+        self.filename = None
+        self.widget = widgets.HTML(self._empty())
+        self.widget.add_class("vw-download")
+        self.widget.add_class(f"vw-download-{kind}")
+
+    def _empty(self, reason=None):
+        return f"<span style='color:#888'>{html.escape(reason or self.empty_text)}</span>"
+
+    def update(self, data, filename):
+        """Offers `data` (bytes, or None for nothing) under `filename`."""
+        self.data, self.filename = data, pathlib.Path(filename).name
+        if data is None:
+            self.widget.value = self._empty()
+        elif len(data) > MAX_DOWNLOAD_BYTES:
+            self.widget.value = self._empty(
+                f"{self.kind.upper()} too large to download here ({len(data) / 2**20:.0f} MB): "
+                "use the Save button"
+            )
+        else:
+            self.widget.value = download_html(data, self.filename, self.mime, self.text)
 
 
 class ExportPanel:
-    """The Export tab: the snippet, and a file name and a button for each of PNG and GIF.
+    """The Export tab: the code snippet, PNG and GIF, each as a download and a kernel-side save.
 
     Args:
-        snippet: returns the current snippet (called by `refresh`).
+        snippet: returns the current snippet.
+        png: returns the PNG bytes of the current image.
+        gif: returns the GIF bytes of the latest run (raises ValueError
+            when there is none).
         save_png: called as `save_png(path)`, returns the written path.
         save_gif: called as `save_gif(path)`, returns the written path.
 
     Attributes:
         code: the `Textarea` with the snippet (`vw-export-code`).
-        png_path, gif_path: the file names (`Text`).
+        download_code, download_png, download_gif: the `DownloadLink`s
+            (`vw-download-code`, `vw-download-png`, `vw-download-gif`).
+        png_path, gif_path: the file names (`Text`), for both ways.
         save_png_button, save_gif_button: `vw-save-png`, `vw-save-gif`.
         status: a `Label` saying what was saved, or why not.
         widget: the tab's `VBox`.
 
     Example:
         ```python
-        panel = ExportPanel(dash.export_code, dash.save_png, dash.save_gif)
-        panel.refresh()
+        panel = ExportPanel(dash.export_code, dash.png_bytes, dash.gif_bytes,
+                            dash.save_png, dash.save_gif)
+        panel.refresh_code(); panel.refresh_png(); panel.refresh_gif()
         ```
     """
 
-    def __init__(self, snippet, save_png, save_gif):
-        self._snippet = snippet
+    def __init__(self, snippet, png, gif, save_png, save_gif):
+        self._snippet, self._png, self._gif = snippet, png, gif
         self.code = widgets.Textarea(layout=widgets.Layout(width="98%", height="170px"))
         self.code.add_class("vw-export-code")
+        self.download_code = DownloadLink("code", "text/x-python", "Download .py")
+        self.download_png = DownloadLink("png", "image/png", "Download PNG")
+        self.download_gif = DownloadLink("gif", "image/gif", "Download GIF", "no run yet")
+        self.code_path = "vis_widgets_losses.py"
         self.png_path = widgets.Text("vis_widgets_image.png", description="PNG file")
         self.gif_path = widgets.Text("vis_widgets_run.gif", description="GIF file")
-        self.save_png_button = button("Save PNG", "vw-save-png", "Save the current image")
-        self.save_gif_button = button("Save GIF", "vw-save-gif", "Save the latest run's frames")
+        self.save_png_button = button("Save PNG", "vw-save-png", "Save on the kernel's machine")
+        self.save_gif_button = button("Save GIF", "vw-save-gif", "Save on the kernel's machine")
         self.save_png_button.on_click(lambda _: self._save(save_png, self.png_path))
         self.save_gif_button.on_click(lambda _: self._save(save_gif, self.gif_path))
+        self.png_path.observe(lambda _: self.refresh_png(), names="value")
+        self.gif_path.observe(lambda _: self.refresh_gif(), names="value")
         self.status = widgets.Label()
-        self.widget = widgets.VBox(
-            [
-                widgets.HTML("<small>The losses with the current weights, ready to paste "
-                             "(expects a variable <code>model</code>):</small>"),
-                self.code,
-                widgets.HBox([self.png_path, self.save_png_button]),
-                widgets.HBox([self.gif_path, self.save_gif_button]),
-                self.status,
-            ]
-        )  # fmt: skip
+        note = widgets.HTML(
+            "<small>The losses with the current weights, ready to paste (expects a variable "
+            "<code>model</code>). PNG and GIF hold the image <i>as returned</i> by "
+            "<code>minimize</code>, not the contrast-stretched view. <i>Download</i> saves "
+            "in your browser; <i>Save</i> writes on the kernel's machine.</small>"
+        )
+        rows = [
+            note,
+            self.code,
+            self.download_code.widget,
+            widgets.HBox([self.png_path, self.download_png.widget, self.save_png_button]),
+            widgets.HBox([self.gif_path, self.download_gif.widget, self.save_gif_button]),
+            self.status,
+        ]
+        for row in rows[3:5]:
+            row.layout.align_items = "center"
+            row.children[1].layout.margin = "0 12px"
+        self.widget = widgets.VBox(rows)
 
-    def refresh(self):
-        """Shows the current snippet."""
-        self.code.value = self._snippet()
+    def refresh_code(self):
+        """Shows the current snippet and offers it as a download."""
+        self.code.value = source = self._snippet()
+        self.download_code.update(source.encode("utf-8"), self.code_path)
+
+    def refresh_png(self):
+        """Offers the current image's PNG as a download."""
+        self.download_png.update(self._png(), self.png_path.value)
+
+    def refresh_gif(self):
+        """Offers the latest run's GIF as a download (nothing before a run)."""
+        try:
+            data = self._gif()
+        except ValueError:
+            data = None
+        self.download_gif.update(data, self.gif_path.value)
 
     def _save(self, save, path_widget):
         try:

@@ -3,9 +3,20 @@
 Widgets are `link`ed to `DashboardState` traits; `EngineBinding` is the
 only code that writes the engine's runtime variables (loss weights through
 `Optimizer.set_weight`, the jitter amount through `Jitter.jitter`), so a
-change from a slider, a typed value, a history restore or the API all take
-the same path and reach the compiled step at its next iteration, without
-retracing.
+change from a slider, a typed value, a restore or the API all take the same
+path and reach the compiled step at its next iteration, without retracing.
+
+Who writes which trait (each has one writer at a time):
+
+- the weights, `max_iter`, `jitter`, `raw_curves`, `display`, `recipe`:
+  the kernel thread (controls and API calls; the run thread only reads
+  them; the recipe changes only between runs);
+- `current` and `labels`: the kernel thread while no run is going, the run
+  thread at the end of its run (the dashboard refuses to change them while
+  a run is going);
+- `iteration`: nobody directly; it follows the live view's count
+  (`LivePlot.iteration`, the render thread);
+- `status`: the kernel thread, and the run thread when its run ends.
 """
 
 import contextlib
@@ -13,7 +24,9 @@ import functools
 import math
 import numbers
 
-from traitlets import Bool, Float, HasTraits, Int, TraitError, Unicode, validate
+from traitlets import Any, Bool, Enum, Float, HasTraits, Int, TraitError, Unicode, validate
+
+from vis_widgets.display import DISPLAY_MODES, STRETCHED
 
 MAX_ITER_LIMIT = 1_000_000
 
@@ -42,8 +55,16 @@ class DashboardState(HasTraits):
         max_iter: iterations of the next run, an int in [1, 1e6].
         jitter: the jitter amount, a fraction of the image size in [0, 1).
         raw_curves: show unweighted loss values in the curves.
-        running: whether a run is going (set by the dashboard).
-        step: the iterations done by the latest run, updated with the frames.
+        display: how every view shows images, `"stretched"` (contrast-
+            stretched for the eye) or `"as returned"` (see
+            `vis_widgets.display`).
+        current: the raw input batch the next Continue starts from, shown
+            between runs.
+        labels: the captions of the batch the live view shows, or None.
+        iteration: the iterations done by the latest run, as of its latest
+            frame.
+        recipe: the name of the recipe that runs (a `Dashboard.from_model`
+            dashboard), or "" (a dashboard over a given optimizer).
         status: the status line's text.
 
     Example:
@@ -57,8 +78,11 @@ class DashboardState(HasTraits):
     max_iter = Int(200)
     jitter = Float(0.05)
     raw_curves = Bool(False)
-    running = Bool(False)
-    step = Int(0)
+    display = Enum(DISPLAY_MODES, STRETCHED)
+    current = Any(None)
+    labels = Any(None)
+    iteration = Int(0)
+    recipe = Unicode("")
     status = Unicode("Ready")
 
     loss_keys = ()
@@ -78,12 +102,33 @@ class DashboardState(HasTraits):
         """
         keys = tuple(loss_keys)
         names = [f"weight_{k}" for k in range(len(keys))]
-        namespace = {name: Float(0.0) for name in names}
+        namespace = {name: Float(0.0).tag(loss_index=k) for k, name in enumerate(names)}
         namespace["loss_keys"] = keys
         namespace["_validate_weight"] = validate(*names)(cls._validate_weight_trait)
         subclass = type(cls.__name__, (cls,), namespace)
         initial = {name: check_weight(w, key) for name, w, key in zip(names, weights, keys)}
         return subclass(max_iter=max_iter, jitter=jitter, **initial)
+
+    @classmethod
+    def from_optimizer(cls, optimizer, max_iter=200, jitter=0.05):
+        """Returns a state with the optimizer's loss keys and current (scalar) weights.
+
+        Raises:
+            ValueError: when a loss has one weight per sample (the state
+                needs one number per loss).
+            TraitError: for an invalid value.
+        """
+        weights = []
+        for index, key in enumerate(optimizer.loss_keys):
+            weight = optimizer.get_weight(index)
+            if not _is_real(weight):
+                raise ValueError(
+                    f"Loss '{key}' has one weight per sample ({weight.tolist()}); the "
+                    f"dashboard needs one number per loss: call opt.set_weight({index}, value) "
+                    "first."
+                )
+            weights.append(weight)
+        return cls.create(optimizer.loss_keys, weights, max_iter, jitter)
 
     @property
     def weight_traits(self):
@@ -91,13 +136,17 @@ class DashboardState(HasTraits):
         return [f"weight_{k}" for k in range(len(self.loss_keys))]
 
     def index_for(self, key):
-        """Returns the loss index of a loss key or index (KeyError for neither)."""
+        """Returns the loss index of a loss key or index.
+
+        Raises:
+            ValueError: for neither a loss key nor a valid index.
+        """
         if isinstance(key, numbers.Integral) and not isinstance(key, bool):
             if 0 <= key < len(self.loss_keys):
                 return int(key)
         elif key in self.loss_keys:
             return self.loss_keys.index(key)
-        raise KeyError(
+        raise ValueError(
             f"`key` must be one of {list(self.loss_keys)} or an index below "
             f"{len(self.loss_keys)}. Received: key={key!r}"
         )
@@ -107,7 +156,7 @@ class DashboardState(HasTraits):
         return f"weight_{self.index_for(key)}"
 
     def key_for(self, key):
-        """Returns the loss key of a loss key or index (KeyError for neither)."""
+        """Returns the loss key of a loss key or index (ValueError for neither)."""
         return self.loss_keys[self.index_for(key)]
 
     def get_weight(self, key):
@@ -124,7 +173,7 @@ class DashboardState(HasTraits):
         return {key: getattr(self, name) for key, name in zip(self.loss_keys, self.weight_traits)}
 
     def _validate_weight_trait(self, proposal):
-        index = int(proposal["trait"].name.split("_")[1])
+        index = proposal["trait"].metadata["loss_index"]
         return check_weight(proposal["value"], self.loss_keys[index])
 
     @validate("max_iter")
@@ -178,6 +227,12 @@ class EngineBinding:
         jitter.jitter = state.jitter
         state.observe(self._jitter_changed, names="jitter")
 
+    def rebind(self, optimizer):
+        """Drives another optimizer (same loss keys): writes every weight to it from now on."""
+        self.optimizer = optimizer
+        for index, name in enumerate(self.state.weight_traits):
+            optimizer.set_weight(index, getattr(self.state, name))
+
     def _weight_changed(self, index, change):
         if index not in self._held:
             self.optimizer.set_weight(index, change["new"])
@@ -186,7 +241,7 @@ class EngineBinding:
         self.jitter.jitter = change["new"]
 
     @contextlib.contextmanager
-    def per_sample(self, index, values):
+    def sweeping(self, index, values):
         """Gives loss `index` one weight per sample for a sweep, then restores the scalar.
 
         While held, changes of that loss's slider are kept in the state and

@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+__all__ = []  # implementation of the Attributor
+
 # method -> {parameter: default}
 METHODS = {
     "saliency": {},

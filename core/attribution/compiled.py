@@ -12,6 +12,8 @@ import tensorflow as tf
 
 from . import methods as m
 
+__all__ = []  # implementation of the Attributor
+
 GRADIENT_MAPS = ("saliency", "input_x_gradient")
 NOISY_MAPS = ("smoothgrad", "squaregrad", "vargrad")
 SCORE_MAPS = ("scorecam", "faster_scorecam")

@@ -10,10 +10,13 @@ import tensorflow as tf
 
 from .. import backprop_modifiers as bm
 from .. import grad_modifiers
+from ..compilation import intermediate_gradient_error, model_call, needs_xla
 from . import checks, compiled
 from . import graph as graph_lib
 from . import layers as layers_lib
 from . import methods as m
+
+__all__ = ["Attributor"]
 
 DEFAULT = "default"  # grad_modifier: 'absolute' for gradient maps, None for CAMs
 
@@ -140,6 +143,7 @@ class Attributor:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"`batch_size` must be an int >= 1. Received: {batch_size!r}")
         self.batch_size = batch_size
+        self._xla = needs_xla(model)  # channels_first on a CPU without NCHW gradients
         self._rng = (
             tf.random.Generator.from_non_deterministic_state()
             if seed is None
@@ -211,6 +215,7 @@ class Attributor:
         outputs = [rebuilt.tensor(self.target.path, role)]
         outputs += [rebuilt.tensor(c.path, c.role) for c in extra]
         probe = keras.Model(rebuilt.input, outputs, name="vis_widgets_attribution_probe")
+        probe = model_call(probe)  # XLA where this CPU cannot differentiate NCHW convolutions
 
         def forward(x):
             out = probe(x, training=False)
@@ -222,6 +227,10 @@ class Attributor:
     def _function(self, method, modifier, cam, wrt, options):
         key = (method, modifier, cam, wrt, options)
         if key not in self._functions:
+            if self._xla and (wrt is not None or method in _INTERMEDIATE_GRADIENTS):
+                raise intermediate_gradient_error(
+                    "`wrt_layer`" if wrt is not None else f"`method={method!r}`"
+                )
             if method == "guided_gradcam":
                 probes = (self._probe(None, [cam]), self._probe("guided"))
             else:
@@ -423,6 +432,8 @@ class Attributor:
 
 
 _LINEAR = (None, keras.activations.linear)
+# methods that differentiate with respect to a feature map inside the model
+_INTERMEDIATE_GRADIENTS = ("gradcam", "gradcam++", "layercam", "guided_gradcam")
 
 
 def _channels(choice):

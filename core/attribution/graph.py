@@ -21,6 +21,8 @@ import keras
 
 from .. import losses as losses_lib
 
+__all__ = []  # implementation of the Attributor
+
 
 def is_model(op):
     """True for a Functional or Sequential model used as a layer."""

@@ -22,6 +22,8 @@ import keras
 
 from . import graph as graph_lib
 
+__all__ = ["LayerChoice", "find_cam_layer"]
+
 
 @dataclasses.dataclass(frozen=True)
 class LayerChoice:
@@ -35,6 +37,12 @@ class LayerChoice:
         shape: the tensor's static shape, batch axis included.
         data_format: `"channels_last"` or `"channels_first"`.
         how: how it was chosen (`"rule: input of 'avg_pool'"`, `"given"`...).
+
+    Example:
+        ```python
+        choice = Attributor(model).cam_layer()
+        print(choice)  # the feature map Grad-CAM reads, its shape, and why
+        ```
     """
 
     path: tuple

@@ -11,6 +11,8 @@ batched pass (noisy copies, interpolation steps, masked inputs) run through
 
 import tensorflow as tf
 
+__all__ = []  # implementation of the Attributor
+
 EPSILON = 1e-7
 
 

@@ -13,6 +13,8 @@ import tensorflow as tf
 
 from . import graph as graph_lib
 
+__all__ = ["Report"]
+
 RELU_FUNCTIONS = (
     keras.activations.relu,
     keras.activations.relu6,
@@ -58,6 +60,14 @@ class Report:
         unreached: `(path, reason)` for ReLUs the rewrite cannot open
             (inside a `Lambda` or a custom layer): their gradient stays vanilla.
         non_relu: `(path, activation)` for non-ReLU activations, left vanilla.
+
+    Example:
+        ```python
+        from vis_widgets.core import backprop_modifiers
+
+        report = backprop_modifiers.report(backprop_modifiers.guided(model))
+        print(report.replaced, report.message())
+        ```
     """
 
     mode: str

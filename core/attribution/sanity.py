@@ -24,6 +24,8 @@ from . import checks
 from . import graph as graph_lib
 from .engine import Attributor
 
+__all__ = ["RandomizationResult", "cascading_randomization", "random_class_check", "spearman"]
+
 
 def spearman(a, b):
     """Spearman rank correlation of two arrays (flattened; ties get their average rank).
@@ -67,6 +69,12 @@ class RandomizationResult:
         layers: the layers re-initialized, in order (step k has the first k).
         maps: `(len(layers) + 1, N, ...)`: `maps[0]` is the trained model's.
         spearman: `(len(layers), N)`: each step's rank correlation with `maps[0]`.
+
+    Example:
+        ```python
+        result = cascading_randomization(model, images, method="saliency")
+        print(result.layers, result.mean_spearman)  # falling towards 0 is a pass
+        ```
     """
 
     method: str

@@ -8,6 +8,7 @@ from enginekit import Recorder
 
 from vis_widgets.core import (
     ActivationMaximization,
+    Attributor,
     FourierImage,
     Jitter,
     Optimizer,
@@ -16,39 +17,7 @@ from vis_widgets.core import (
     optimizer,
     standard_transforms,
 )
-from vis_widgets.core.transforms import gather_bilinear
-
-
-def _affines(rng, n):
-    turn, scale = rng.uniform(-0.3, 0.3, n), rng.uniform(0.8, 1.2, n)
-    shift = rng.uniform(-6, 8, (2, n))  # far enough to read outside the image: the fill
-    rows = [
-        scale * np.cos(turn),
-        -scale * np.sin(turn),
-        shift[0],
-        scale * np.sin(turn),
-        scale * np.cos(turn),
-        shift[1],
-    ]
-    return tf.constant(np.stack(rows, axis=1), tf.float32)
-
-
-@pytest.mark.parametrize("size, canvas", [(16, 19), (12, 12), (9, 14)])
-def test_gather_bilinear_computes_what_image_projective_transform_computes(rng, size, canvas):
-    images = tf.constant(rng.random((4, canvas, canvas + 2, 3)), tf.float32)
-    coefficients = _affines(rng, 4)
-    shape = tf.constant([size, size + 1])
-    expected = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=tf.concat([coefficients, tf.zeros([4, 2])], axis=1),
-        output_shape=shape,
-        fill_value=0.5,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
-    got = gather_bilinear(images, coefficients, shape, 0.5)
-    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5)
-    assert np.any(np.isclose(got.numpy(), 0.5))  # some output pixels came from the fill
+from vis_widgets.core.compilation import XlaModelCall
 
 
 def _channels_first_cnn():
@@ -59,16 +28,38 @@ def _channels_first_cnn():
     return keras.Model(inp, h)
 
 
+def _channels_last_cnn():
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.Conv2D(3, 3, activation="relu", name="conv")(inp)
+    return keras.Model(inp, h)
+
+
 def test_needs_xla_only_for_channels_first_where_nchw_gradients_fail(monkeypatch):
     channels_first = _channels_first_cnn()
     keras.config.set_image_data_format("channels_last")
-    inp = keras.Input((12, 12, 3))
-    channels_last = keras.Model(inp, keras.layers.Conv2D(4, 3)(inp))
+    channels_last = _channels_last_cnn()
     for works in (True, False):
         monkeypatch.setattr(compilation, "nchw_input_gradients_work", lambda works=works: works)
         assert compilation.needs_xla(channels_last) is False
         assert compilation.needs_xla(keras.Sequential([channels_first])) is (not works)
+        call = compilation.model_call(channels_first)
+        assert isinstance(call, XlaModelCall) is (not works)
     assert compilation.needs_xla(None) is False
+
+
+def test_an_xla_model_call_computes_the_model_and_its_gradient(rng):
+    model = _channels_last_cnn()
+    x = tf.constant(rng.random((2, 8, 8, 2)), tf.float32)
+    call = XlaModelCall(model)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        plain, compiled = model(x, training=False), call(x)
+    np.testing.assert_allclose(compiled.numpy(), plain.numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        tape.gradient(compiled, x).numpy(), tape.gradient(plain, x).numpy(), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="inference mode"):
+        call(x, training=True)
 
 
 @pytest.mark.parametrize(
@@ -90,12 +81,12 @@ def test_a_channels_first_model_is_optimized_on_this_machine(parameterization, m
     model = _channels_first_cnn()
     loss = ActivationMaximization(model.get_layer("conv2"), 1)
     opt = Optimizer(model.inputs[0], [(loss, 1.0)], parameterization=parameterization)
-    assert opt._spec.jit_compile == (not compilation.nchw_input_gradients_work())
+    expected = not compilation.nchw_input_gradients_work()
+    assert isinstance(opt._spec.probe, XlaModelCall) is expected
     recorder = Recorder()
-    run = opt.minimize(
+    img, _, _ = opt.minimize(
         max_iter=30, input_modifiers=modifiers(), callbacks=[recorder], verbose=False
     )
-    img = run[0]
     losses = [call["overall"] for call in recorder.calls]
     assert np.mean(losses[-5:]) < np.mean(losses[:5]), losses
     assert img.shape == (3, 12, 12) and np.all(np.isfinite(img))
@@ -103,16 +94,44 @@ def test_a_channels_first_model_is_optimized_on_this_machine(parameterization, m
 
 
 @pytest.mark.parametrize("parameterization", [None, PixelImage()], ids=["keras-vis", "pixel"])
-def test_an_xla_compiled_step_gives_the_plain_step_s_result(monkeypatch, parameterization):
-    """Forcing XLA on a channels_last model changes how the step runs, not what it computes."""
-    inp = keras.Input((8, 8, 2))
-    model = keras.Model(inp, keras.layers.Conv2D(3, 3, name="conv")(inp))
-    seed = np.random.default_rng(3).normal(128, 20, (2, 8, 8, 2)).astype("float32")
+def test_a_step_through_xla_gives_the_plain_step_s_result(monkeypatch, parameterization, rng):
+    """Forcing the XLA model call on a channels_last model changes how, not what."""
+    model = _channels_last_cnn()
+    seed = rng.normal(128, 20, (2, 8, 8, 2)).astype("float32")
     results = []
     for xla in (False, True):
-        monkeypatch.setattr(optimizer, "needs_xla", lambda model, xla=xla: xla)
+        monkeypatch.setattr(compilation, "nchw_input_gradients_work", lambda xla=xla: not xla)
+        monkeypatch.setattr(compilation, "needs_xla", lambda model, xla=xla: xla)
+        monkeypatch.setattr(optimizer, "model_call", compilation.model_call)
         loss = ActivationMaximization(model.get_layer("conv"), 2)
-        opt = Optimizer(inp, [(loss, 1.0)], parameterization=parameterization)
-        assert opt._spec.jit_compile is xla
+        opt = Optimizer(model.inputs[0], [(loss, 1.0)], parameterization=parameterization)
+        assert isinstance(opt._spec.probe, XlaModelCall) is xla
         results.append(opt.minimize(seed, max_iter=5, verbose=False)[0])
     np.testing.assert_allclose(results[1], results[0], rtol=1e-4, atol=1e-3)
+
+
+def test_attribution_of_a_channels_first_model_on_this_machine(rng):
+    """Input-gradient maps work everywhere; maps that need a gradient inside the model work
+    where TensorFlow has NCHW gradients, and say how to get them where it has not."""
+    model = _channels_first_cnn()
+    pooled = keras.layers.GlobalAveragePooling2D("channels_first")(model.outputs[0])
+    attributor = Attributor(keras.Model(model.inputs[0], pooled), data_format="channels_first")
+    x = rng.random((2, 3, 12, 12)).astype("float32")
+    for method in ("saliency", "smoothgrad", "integrated_gradients", "scorecam", "gradcam"):
+        if method == "gradcam" and not compilation.nchw_input_gradients_work():
+            with pytest.raises(ValueError, match="TF_ENABLE_ONEDNN_OPTS=1"):
+                attributor.attribute(x, [1, 3], method=method)
+            continue
+        maps = attributor.attribute(x, [1, 3], method=method)
+        assert maps.shape == (2, 12, 12) and np.all(np.isfinite(maps)), method
+        assert maps.max() > 0, method
+
+
+def test_an_intermediate_wrt_tensor_says_how_to_get_nchw_gradients(monkeypatch):
+    model = _channels_first_cnn()
+    loss = ActivationMaximization(model.get_layer("conv2"), 1)
+    wrt = model.get_layer("conv1").output
+    monkeypatch.setattr(compilation, "nchw_input_gradients_work", lambda: False)
+    monkeypatch.setattr(optimizer, "model_call", compilation.model_call)
+    with pytest.raises(ValueError, match="`wrt_tensor` needs the gradient at a layer inside"):
+        Optimizer(model.inputs[0], [(loss, 1.0)], wrt_tensor=wrt)

@@ -2,11 +2,12 @@
 
 Modules are imported by their installed name (`vis_widgets.core....`), never by
 path. Fenced ```python examples run in a namespace with every public engine
-name (the package's and each module's `__all__`), a tiny model (`model`, a
-16x16x3 CNN whose last layer "predictions" is a 5-way softmax), its input `x`,
-a conv `layer`, keras-vis's `losses` and an `opt` built from them; `minimize`
-runs at most 3 iterations (the examples' `max_iter` values are for real use),
-in a temporary directory.
+name (the package's and each module's `__all__`), the demo digits model
+(`model`, 16x16x1 pixels 0..255, its last layer "predictions" a 10-way
+softmax), its input `x`, its conv `layer` "conv2", keras-vis's `losses` and an
+`opt` built from them, three held-out digits `images` and one `img`, and an
+RGB picture `ouzel.jpg` in the working directory (a temporary one); `minimize`
+runs at most 3 iterations (the examples' `max_iter` values are for real use).
 """
 
 import dataclasses
@@ -18,12 +19,15 @@ import re
 import textwrap
 
 import keras
+import matplotlib
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 import vis_widgets.core as core
 from vis_widgets.core import Optimizer
+from vis_widgets.demo import load_demo_model, load_split
 
 MODULES = sorted(
     name
@@ -52,7 +56,7 @@ def _examples():
     for module_name in MODULES:
         for name, doc in _documented(importlib.import_module(module_name)):
             for k, block in enumerate(FENCE.findall(doc)):
-                yield pytest.param(textwrap.dedent(block), id=f"{name}[{k}]")
+                yield pytest.param(module_name, textwrap.dedent(block), id=f"{name}[{k}]")
 
 
 EXAMPLES = list(_examples())
@@ -81,9 +85,17 @@ def test_doctests(module_name):
     assert result.failed == 0
 
 
+@pytest.fixture(scope="module")
+def digits():
+    _, (x_test, _) = load_split()
+    return load_demo_model(), x_test[:3]
+
+
 @pytest.fixture
-def namespace(small_cnn, tmp_path, monkeypatch):
+def namespace(digits, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    rgb = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save("ouzel.jpg")
     original = Optimizer.minimize
 
     def short(self, *args, **kwargs):
@@ -91,7 +103,7 @@ def namespace(small_cnn, tmp_path, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Optimizer, "minimize", short)
-    model = small_cnn
+    model, images = digits
     x = model.inputs[0]
     losses = core.keras_vis_losses(model, "predictions", 3)
     names = {}
@@ -103,6 +115,7 @@ def namespace(small_cnn, tmp_path, monkeypatch):
         **names,
         "dataclasses": dataclasses,
         "keras": keras,
+        "matplotlib": matplotlib,
         "np": np,
         "tf": tf,
         "model": model,
@@ -110,9 +123,13 @@ def namespace(small_cnn, tmp_path, monkeypatch):
         "layer": model.get_layer("conv2"),
         "losses": losses,
         "opt": Optimizer(x, losses),
+        "images": images,
+        "img": images[0],
     }
 
 
-@pytest.mark.parametrize("block", EXAMPLES)
-def test_fenced_examples_run(block, namespace, capsys):
-    exec(compile(block, "<docstring example>", "exec"), dict(namespace))
+@pytest.mark.parametrize(("module_name", "block"), EXAMPLES)
+def test_fenced_examples_run(module_name, block, namespace):
+    module = importlib.import_module(module_name)
+    own = {n: v for n, v in vars(module).items() if not n.startswith("_")}
+    exec(compile(block, "<docstring example>", "exec"), {**namespace, **own})

@@ -6,7 +6,6 @@ from widgetkit import WAIT, three_losses
 
 from vis_widgets.core import Optimizer
 from vis_widgets.dashboard import Dashboard
-from vis_widgets.liveplot import LivePlot
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def make_dashboard():
     made = []
 
     def make(opt, **kwargs):
-        kwargs.setdefault("liveplot", LivePlot(image_fps=50, curve_fps=20))
+        kwargs.setdefault("live_options", {"image_fps": 50, "curve_fps": 20})
         kwargs.setdefault("max_iter", 30)
         dash = Dashboard(opt, **kwargs)
         made.append(dash)

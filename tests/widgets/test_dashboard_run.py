@@ -6,28 +6,9 @@ import tensorflow as tf
 from widgetkit import WAIT, CountCalls, Gate, Slow
 
 from vis_widgets.core import Loss, Optimizer, OptimizerCallback, TotalVariation
-from vis_widgets.liveplot import LivePlot
-from vis_widgets.render import display_images
+from vis_widgets.display import returned_images
 
 TV = "TV(2.0) Loss"
-
-
-def test_css_classes_on_the_main_parts(tiny_opt, make_dashboard):
-    dash = make_dashboard(tiny_opt)
-    parts = {
-        "vw-run": dash.run_button,
-        "vw-stop": dash.stop_button,
-        "vw-image": dash.live.image,
-        "vw-curves": dash.live.curves,
-        "vw-progress": dash.live.progress,
-        "vw-dashboard": dash.widget,
-    }
-    for css, widget in parts.items():
-        assert css in widget._dom_classes
-    assert all("vw-weight" in s._dom_classes for s in dash.weight_sliders.values())
-    assert len(dash.weight_sliders) == 3
-    bundle = dash._repr_mimebundle_()
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == dash.widget.model_id
 
 
 def test_slider_change_mid_run_reaches_the_engine_without_retrace(tiny_opt, make_dashboard):
@@ -45,7 +26,7 @@ def test_slider_change_mid_run_reaches_the_engine_without_retrace(tiny_opt, make
     dash.weight_sliders[TV].value = 2.0  # weight 100, while the run is held at iteration 5
     assert tiny_opt.get_weight(TV) == 100.0
     dash.jitter_slider.value = 0.0
-    assert dash.jitter.jitter == 0.0
+    assert dash.jitter_modifier.jitter == 0.0
     gate.open()
     assert dash.wait(WAIT)
     assert dash.last_error is None
@@ -60,8 +41,8 @@ def test_slider_change_mid_run_reaches_the_engine_without_retrace(tiny_opt, make
 def test_run_updates_the_image_several_times_and_progress_reaches_max_iter(
     tiny_opt, make_dashboard
 ):
-    dash = make_dashboard(tiny_opt, callbacks=[Slow(0.004)], max_iter=60)
-    image = dash.live.image
+    dash = make_dashboard(tiny_opt, callbacks=[Slow(0.01)], max_iter=60)
+    image = dash.image
     values = []
     image.observe(lambda change: values.append(change["new"]), names="value")
     assert dash.run()
@@ -69,31 +50,31 @@ def test_run_updates_the_image_several_times_and_progress_reaches_max_iter(
     assert dash.last_error is None, dash.last_error
     assert len(values) >= 3
     assert len(set(values)) >= 3  # distinct frames, all into the same Image widget
-    assert dash.live.image is image
-    assert dash.live.progress.value == 60 == dash.live.progress.max
-    assert dash.state.step == 60
-    assert "60 / 60" in dash.live.progress_text.value
-    assert "it/s" in dash.live.progress_text.value
-    assert dash.live.curves.value[:4] == b"\x89PNG"
+    assert dash.image is image and image.value == dash.live.image_png
+    assert dash.progress.bar.value == 60 == dash.progress.bar.max
+    assert dash.state.iteration == 60
+    assert "60 / 60" in dash.progress.text.value
+    assert "it/s" in dash.progress.text.value
+    assert dash.curves.value[:4] == b"\x89PNG"
     assert "done" in dash.state.status and "warning" not in dash.state.status
-    assert not dash.state.running
+    assert not dash.running
     assert not dash.run_button.disabled and dash.stop_button.disabled
 
 
 def test_the_live_image_is_not_jittered(tiny_opt, make_dashboard):
-    live = LivePlot(image_fps=1e6, threaded=False)  # every iteration renders a frame
-    dash = make_dashboard(tiny_opt, liveplot=live, jitter=0.5, max_iter=8)
+    every = {"image_fps": 1e6, "threaded": False}  # every iteration renders a frame
+    dash = make_dashboard(tiny_opt, live_options=every, jitter=0.5, max_iter=8)
     for key in dash.weights:
         dash.state.set_weight(key, 0.0)  # a zero gradient: the input stays the seed
-    shown = dash.live.image.value  # the seed, as the dashboard shows it before a run
+    shown = dash.image.value  # the seed, as the dashboard shows it before a run
     assert dash.run() and dash.wait(WAIT)
     assert dash.last_error is None, dash.last_error
     frames = dash.result.frames
     assert [step for step, _ in frames] == list(range(1, 9))
-    expected = display_images(dash.result.seed, (0.0, 1.0), "channels_last")
+    expected = returned_images(tiny_opt, dash.result.seed).as_returned()
     for _, images in frames:
         np.testing.assert_array_equal(images, expected)
-    assert dash.live.image.value == shown
+    assert dash.image.value == shown
 
 
 def test_stop_ends_within_one_iteration_and_keeps_the_result(tiny_opt, make_dashboard):
@@ -101,7 +82,7 @@ def test_stop_ends_within_one_iteration_and_keeps_the_result(tiny_opt, make_dash
     dash = make_dashboard(tiny_opt, callbacks=[gate], max_iter=500)
     assert dash.run()
     gate.wait_reached()
-    assert dash.state.running and not dash.stop_button.disabled
+    assert dash.running and not dash.stop_button.disabled
     dash.stop_button.click()
     gate.open()
     assert dash.wait(WAIT)
@@ -110,9 +91,9 @@ def test_stop_ends_within_one_iteration_and_keeps_the_result(tiny_opt, make_dash
     assert record.iterations == 11  # the held iteration was the last one
     assert record.image.shape == (12, 12, 3)
     assert np.all((record.image >= 0.0) & (record.image <= 1.0))
-    assert dash.history == [record]
+    assert dash.runs == [record]
     assert "stopped at 11/500" in dash.state.status
-    assert dash.live.progress.value == 11
+    assert dash.progress.bar.value == 11 == dash.state.iteration
 
 
 def test_stop_right_after_run_is_not_lost(tiny_opt, make_dashboard):
@@ -142,11 +123,11 @@ def test_an_error_is_shown_and_the_next_run_works(tiny_opt, make_dashboard):
     shown = "".join(o["text"] for o in dash.errors.outputs if o.get("name") == "stderr")
     assert "Traceback" in shown and "boom at iteration 4" in shown
     assert dash.state.status.startswith("Error: ZeroDivisionError")
-    assert dash.history == []
-    assert not dash.state.running and not dash.run_button.disabled
+    assert dash.runs == []
+    assert not dash.running and not dash.run_button.disabled
     assert dash.run()  # the widget is still usable
     assert dash.wait(WAIT)
-    assert len(dash.history) == 1 and dash.result.iterations == 30
+    assert len(dash.runs) == 1 and dash.result.iterations == 30
     assert dash.errors.outputs == ()  # cleared by the new run
 
 
@@ -182,7 +163,7 @@ def test_a_double_run_starts_one_run(tiny_opt, make_dashboard):
     gate.open()
     assert dash.wait(WAIT)
     assert len(spy.calls) == 1
-    assert len(dash.history) == 1
+    assert len(dash.runs) == 1
 
 
 def test_continue_starts_from_the_current_image_and_reset_draws_a_new_seed(
@@ -204,7 +185,7 @@ def test_continue_starts_from_the_current_image_and_reset_draws_a_new_seed(
     assert not np.array_equal(dash.current_input, seed)
     dash.run()
     dash.wait(WAIT)
-    np.testing.assert_array_equal(spy.calls[2][0][0], dash.history[-1].seed)
+    np.testing.assert_array_equal(spy.calls[2][0][0], dash.runs[-1].seed)
     assert not np.array_equal(spy.calls[2][0][0], seed)
 
 

@@ -20,9 +20,9 @@ dash
 RUN = """
 dash.run_button.click()
 deadline = time.time() + 60
-while dash.live.progress.value < 20 and time.time() < deadline:
+while dash.state.iteration < 20 and time.time() < deadline:
     time.sleep(0.05)
-print("running", dash.state.running)
+print("running", dash.running)
 """
 STEER = """
 dash.weight_sliders["TV(2.0) Loss"].value = 2.0

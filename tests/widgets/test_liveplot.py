@@ -1,16 +1,17 @@
-"""LivePlot on its own: one widget updated in place, throttled, first and last frames, formats."""
+"""LivePlot on its own: a model whose traits views follow; throttled, first and last frames."""
 
 import io
 import time
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
-from widgetkit import Slow
+from widgetkit import Slow, find, png_size
 
-from vis_widgets.core import Jitter, LPNorm, Optimizer, OptimizerCallback, TotalVariation
+from vis_widgets.core import Jitter, OptimizerCallback
 from vis_widgets.core.utils import to_display_image, upscale
+from vis_widgets.curves import CurvePanels
+from vis_widgets.display import returned_images, shown
 from vis_widgets.liveplot import LivePlot
 
 
@@ -20,33 +21,43 @@ def fake_notebook(monkeypatch):
     import IPython
     import IPython.display
 
-    shown = []
+    shown_objects = []
     monkeypatch.setattr(IPython, "get_ipython", lambda: object())
-    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
-    return shown
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown_objects.extend(objs))
+    return shown_objects
 
 
 def test_liveplot_alone_displays_once_and_updates_in_place(tiny_opt, fake_notebook):
     live = LivePlot(image_fps=1e-6, curve_fps=1e-6)  # only the first and last frames are due
     tiny_opt.set_weight(1, 0.0)  # the activation alone keeps improving: the best input is
     tiny_opt.set_weight(2, 0.0)  # a late one, so the final frame differs from the first
-    image, curves = live.image, live.curves
     values = []
-    image.observe(lambda change: values.append(change["new"]), names="value")
+    live.observe(lambda change: values.append(change["new"]), names="image_png")
     tiny_opt.minimize(max_iter=25, callbacks=[live], verbose=False)
     assert fake_notebook == [live.widget]
+    image = find(live.widget, "vw-image")
+    assert image.value == live.image_png  # the view follows the model
     assert [step for step, _ in live.frames] == [1, 25]  # the first and last iterations
     assert len(values) == 2
     assert live.stats["image_frames"] == 2 and live.stats["curve_frames"] == 2
-    assert live.progress.value == 25 == live.progress.max
+    assert (live.iteration, live.max_iter, live.finished) == (25, 25, True)
+    assert find(live.widget, "vw-progress").value == 25
     tiny_opt.minimize(max_iter=10, callbacks=[live], verbose=False)
     assert fake_notebook == [live.widget]  # a second run draws into the same widget
-    assert live.image is image and live.curves is curves
-    assert len(values) == 4 and live.progress.value == 10
-    # the final frame is the run's result, the best input
-    last = live.frames[-1][1][0]
+    assert find(live.widget, "vw-image") is image and image.value == live.image_png
+    assert len(values) == 4 and live.iteration == 10
+    # the final frame is the run's result, the best input, kept as returned
     expected = to_display_image(tiny_opt.best_input[0], (0.0, 1.0))
-    np.testing.assert_array_equal(last, expected)
+    np.testing.assert_array_equal(live.frames[-1][1][0], expected)
+
+
+def test_every_image_starts_with_a_placeholder_not_an_empty_picture():
+    live = LivePlot()
+    assert png_size(live.image_png) == (256, 256)
+    assert png_size(live.curves_png) == (460, 242)
+    for css in ("vw-image", "vw-curves"):
+        assert find(live.widget, css).value[:4] == b"\x89PNG"
+    assert live.range_text == "" and live.values_html == ""
 
 
 class Inputs(OptimizerCallback):
@@ -85,76 +96,73 @@ def test_liveplot_is_throttled_by_wall_clock(tiny_opt):
     # at most the rate allows over the run, plus the first and the last frame
     assert 2 <= live.stats["image_frames"] <= seconds * 10 + 2
     assert 2 <= live.stats["curve_frames"] <= seconds * 3 + 2
-    assert len(live.history["overall loss"]) == 100  # every iteration is recorded
+    assert len(live.series.history["overall loss"]) == 100  # every iteration is recorded
 
 
-def test_liveplot_needs_no_notebook(tiny_opt):
+def test_liveplot_needs_no_notebook(tiny_opt, monkeypatch):
+    import IPython.display
+
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: calls.append(objs))
     live = LivePlot()
     tiny_opt.minimize(max_iter=3, callbacks=[live], verbose=False)  # no IPython: nothing shown
-    assert not live._displayed and live.image.value[:4] == b"\x89PNG"
+    assert calls == [] and live.image_png[:4] == b"\x89PNG" and live.iteration == 3
 
 
-def test_a_rendering_error_is_raised_not_swallowed(tiny_opt):
-    live = LivePlot()
-
+def test_a_rendering_error_is_raised_not_swallowed(tiny_opt, monkeypatch):
     def broken(*args):
         raise OSError("disk full")
 
-    live._plot.render = broken
+    monkeypatch.setattr(CurvePanels, "render", broken)
     with pytest.raises(OSError, match="disk full"):
-        tiny_opt.minimize(max_iter=3, callbacks=[live], verbose=False)
+        tiny_opt.minimize(max_iter=3, callbacks=[LivePlot()], verbose=False)
 
 
-def test_curves_drawn_while_an_iteration_is_recorded_are_consistent(tiny_opt, monkeypatch):
-    # The render thread may draw at any point of `callback`: here right when the callback
-    # reads the raw losses, after the weighted values are recorded and before the raw ones.
-    live = LivePlot(raw=True)
-    read_raw = Optimizer.per_sample_raw_losses.fget
-
-    def draw_then_read(opt):
-        live.redraw_curves()
-        return read_raw(opt)
-
-    monkeypatch.setattr(Optimizer, "per_sample_raw_losses", property(draw_then_read))
-    tiny_opt.minimize(max_iter=4, callbacks=[live], verbose=False)
-    assert len(live.raw_history["TV(2.0) Loss"]) == 4
-
-
-def _linear_model(shape):
-    inp = keras.Input(shape)
-    out = keras.layers.Activation("linear", name="ident")(inp)
-    return keras.Model(inp, out)
-
-
-@pytest.mark.parametrize(
-    ("data_format", "shape", "mode"),
-    [
-        ("channels_last", (8, 8, 1), "L"),
-        ("channels_last", (8, 8, 3), "RGB"),
-        ("channels_first", (3, 8, 8), "RGB"),
-    ],
-)
-def test_grayscale_rgb_and_channels_first_render(data_format, shape, mode):
-    keras.config.set_image_data_format(data_format)
-    model = _linear_model(shape)
-    x = model.inputs[0]
-    opt = Optimizer(x, [(LPNorm(x), 1.0), (TotalVariation(x), 1.0)], input_range=(0, 255))
-    seed = np.random.default_rng(0).uniform(0, 255, (1, *shape)).astype(np.float32)
-    seed[..., :2] += 60.0  # a brighter band, to check the orientation
+def test_the_image_is_stretched_by_default_and_redrawn_as_returned(tiny_opt):
     live = LivePlot()
-    opt.minimize(seed, max_iter=2, callbacks=[live], verbose=False)
-    picture = Image.open(io.BytesIO(live.image.value))
-    assert picture.mode == mode and picture.size == (256, 256)  # 8 px upscaled x32
-    expected = upscale(to_display_image(opt.best_input[0], (0, 255), data_format), 256)
-    pixels = np.asarray(picture)
-    np.testing.assert_array_equal(pixels.reshape(expected.shape), expected)
+    tiny_opt.minimize(max_iter=3, callbacks=[live], verbose=False)
+    returned = returned_images(tiny_opt, tiny_opt.best_input)
+    stretched = shown(returned, "stretched")
+    picture = np.asarray(Image.open(io.BytesIO(live.image_png)))
+    np.testing.assert_array_equal(picture, upscale(stretched.images[0], 256))  # 12 px x22
+    assert live.range_text == stretched.range_text()
+    live.display = "as returned"  # between runs: redrawn at once
+    picture = np.asarray(Image.open(io.BytesIO(live.image_png)))
+    np.testing.assert_array_equal(picture, upscale(returned.as_returned()[0], 256))
+    assert live.range_text == "as returned: [0, 1] shown black to white"
+    # the kept frames are as returned whatever the display
+    np.testing.assert_array_equal(live.frames[-1][1], returned.as_returned())
+
+
+def test_shown_draws_a_batch_now_and_the_raw_toggle_redraws_the_curves(tiny_opt):
+    live = LivePlot()
+    live.shown = returned_images(tiny_opt, np.full((1, 12, 12, 3), 0.3, np.float32))
+    assert png_size(live.image_png) == (264, 264)
+    tiny_opt.minimize(max_iter=5, callbacks=[live], verbose=False)
+    weighted = live.curves_png
+    live.raw = True
+    assert live.curves_png != weighted and "<th>unweighted</th><th>weighted</th>" in (
+        live.values_html
+    )
 
 
 def test_a_batch_renders_as_a_labelled_grid(tiny_opt):
     live = LivePlot()
     live.labels = ["a", "b", "c"]
     tiny_opt.minimize(np.zeros((3, 12, 12, 3)) + 0.5, max_iter=2, callbacks=[live], verbose=False)
-    picture = Image.open(io.BytesIO(live.image.value))
     # 2 columns x 2 rows of 120 px cells under 14 px captions, 4 px apart
-    assert picture.size == (2 * 120 + 4, 2 * (120 + 14) + 4)
+    assert png_size(live.image_png) == (2 * 120 + 4, 2 * (120 + 14) + 4)
     assert live.frames[-1][1].shape == (3, 12, 12, 3)
+    assert live.range_text.startswith("each image stretched on its own")
+
+
+def test_liveplot_rejects_bad_arguments():
+    for name in ("image_fps", "curve_fps"):
+        for value in (0, -1, float("inf"), float("nan")):
+            with pytest.raises(ValueError, match=f"`{name}` must be a finite number > 0"):
+                LivePlot(**{name: value})
+        for value in ("10", True):
+            with pytest.raises(TypeError, match=f"`{name}` must be a number"):
+                LivePlot(**{name: value})
+    with pytest.raises(TypeError, match=r"keep_frames.*Received: 'no'"):
+        LivePlot(keep_frames="no")

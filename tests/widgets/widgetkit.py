@@ -1,28 +1,40 @@
-"""Helpers for the widget tests: a gate that holds a run, a slow-down, a minimize spy."""
+"""Helpers for the widget tests: run gates and spies, and widget look-ups by class or description.
 
+Tests find widgets as ipywidgets' own tests do, by what they are (a CSS
+class, a description), never by their position in the tree, so a layout
+change does not break them for the wrong reason.
+"""
+
+import io
 import threading
 import time
 
-from vis_widgets.core import (
-    ActivationMaximization,
-    LPNorm,
-    OptimizerCallback,
-    TotalVariation,
-)
+import numpy as np
+from PIL import Image
+
+from vis_widgets.core import Optimizer, OptimizerCallback, keras_vis_losses
 
 WAIT = 60  # seconds: generous upper bounds, never expected to be reached
 
 
 class Gate(OptimizerCallback):
-    """Blocks the run at iteration `at` until the test calls `open()`."""
+    """Blocks a run at iteration `at` until the test calls `open()`.
 
-    def __init__(self, at):
-        self.at = at
+    Args:
+        at: the 0-based iteration to hold.
+        run: hold only the `run`-th run (1-based) this gate sees; None: every run.
+    """
+
+    def __init__(self, at, run=None):
+        self.at, self.run, self.runs = at, run, 0
         self.reached = threading.Event()
         self._open = threading.Event()
 
+    def on_begin(self):
+        self.runs += 1
+
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
-        if i == self.at:
+        if i == self.at and self.run in (None, self.runs):
             self.reached.set()
             self._open.wait(WAIT)
 
@@ -57,10 +69,55 @@ class CountCalls:
         opt.minimize = spy
 
 
+class MinimizeSpy:
+    """Records the seed shape of every `Optimizer.minimize` call, any optimizer's."""
+
+    def __init__(self, monkeypatch):
+        self.shapes = []
+        original = Optimizer.minimize
+
+        def spy(opt, seed_input=None, *args, **kwargs):
+            self.shapes.append(np.shape(seed_input))
+            return original(opt, seed_input, *args, **kwargs)
+
+        monkeypatch.setattr(Optimizer, "minimize", spy)
+
+
 def three_losses(model, pre_activation=True):
-    x = model.inputs[0]
-    return [
-        (ActivationMaximization(model.get_layer("pred"), 1, pre_activation=pre_activation), 1.0),
-        (LPNorm(x), 10.0),
-        (TotalVariation(x), 10.0),
-    ]
+    """keras-vis's three losses on the tiny model's class 1 (core's, weights 1 / 10 / 10)."""
+    return keras_vis_losses(model, "pred", 1, pre_activation=pre_activation)
+
+
+def walk(root):
+    """Yields `root` and every widget below it (children of boxes and tabs)."""
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        yield widget
+        stack.extend(reversed(getattr(widget, "children", ())))
+
+
+def find_all(root, css_class=None, description=None, kind=None):
+    """The widgets below `root` with a CSS class, a description and/or a type, in tree order."""
+    found = []
+    for widget in walk(root):
+        if kind is not None and not isinstance(widget, kind):
+            continue
+        if css_class is not None and css_class not in getattr(widget, "_dom_classes", ()):
+            continue
+        if description is not None and getattr(widget, "description", None) != description:
+            continue
+        found.append(widget)
+    return found
+
+
+def find(root, css_class=None, description=None, kind=None):
+    """The one widget below `root` with a class, a description and/or a type (asserts one)."""
+    found = find_all(root, css_class, description, kind)
+    assert len(found) == 1, f"{len(found)} widgets with class {css_class!r} / {description!r}"
+    return found[0]
+
+
+def png_size(data):
+    """The `(width, height)` of PNG bytes."""
+    return Image.open(io.BytesIO(data)).size

@@ -1,64 +1,35 @@
-"""History (records, gallery, restore), export (snippet, PNG, GIF) and the curves toggle."""
+"""Export: the code snippet, PNG and GIF, as browser downloads and kernel-side files, alike."""
 
-import io
+import base64
+import html
+import re
 
 import numpy as np
 import pytest
 from PIL import Image
-from widgetkit import WAIT, Slow, three_losses
+from widgetkit import WAIT, Slow, find, three_losses
 
 from vis_widgets.core import Optimizer
+from vis_widgets.display import returned_images
+from vis_widgets.export import MAX_DOWNLOAD_BYTES, DownloadLink, png_bytes
 
 TV = "TV(2.0) Loss"
 LP = "L-6.0 Norm Loss"
 AM = "ActivationMax Loss"
+LINK = re.compile(r'<a download="([^"]+)" href="data:([^;]+);base64,([^"]+)"')
 
 
-def _run(dash, method="run"):
-    assert getattr(dash, method)()
-    assert dash.wait(WAIT)
+def _link(widget):
+    """`(filename, mime, bytes)` of the `<a download>` inside a download widget."""
+    match = LINK.search(widget.value)
+    assert match, widget.value
+    return html.unescape(match[1]), match[2], base64.b64decode(match[3])
+
+
+def _run(dash):
+    assert dash.run() and dash.wait(WAIT)
     assert dash.last_error is None, dash.last_error
     return dash.result
-
-
-def test_history_records_each_run_and_one_click_restores_it(tiny_opt, make_dashboard):
-    dash = make_dashboard(tiny_opt, max_iter=8, jitter=0.05)
-    first = _run(dash)
-    dash.state.set_weight(TV, 0.0)
-    dash.weight_texts[LP].value = 3.7
-    dash.state.max_iter = 6
-    dash.state.jitter = 0.1
-    second = _run(dash, "continue_")
-    assert dash.history == [first, second]
-    assert [r.number for r in dash.history] == [1, 2]
-    assert first.weights == {AM: 1.0, LP: 10.0, TV: 10.0}
-    assert (first.max_iter, first.jitter, first.iterations) == (8, 0.05, 8)
-    assert second.weights == {AM: 1.0, LP: 3.7, TV: 0.0}
-    assert (second.max_iter, second.jitter, second.kind) == (6, 0.1, "continue")
-    assert set(first.named_losses) == {AM, LP, TV} == set(first.raw_losses)
-    assert second.named_losses[TV] == 0.0 and second.raw_losses[TV] > 0.0
-    assert first.image.shape == (12, 12, 3)
-    # the gallery shows both, newest first, each with its thumbnail
-    visible = [s for s in dash.gallery.slots if s.layout.display != "none"]
-    assert len(visible) == 2
-    assert "#2" in visible[0].children[1].value and "#1" in visible[1].children[1].value
-    assert all(s.children[0].value[:4] == b"\x89PNG" for s in visible)
-    # one click on run #1's restore button
-    visible[1].children[2].click()
-    assert dash.weights == first.weights
-    assert tiny_opt.get_weight(TV) == 10.0 and tiny_opt.get_weight(LP) == 10.0
-    assert dash.weight_sliders[TV].value == pytest.approx(1.0)
-    assert (dash.state.max_iter, dash.state.jitter) == (8, 0.05)
-    np.testing.assert_array_equal(dash.current_input, first.best_input)
-    with pytest.raises(KeyError, match="#7"):
-        dash.restore(7)
-
-
-def test_history_keeps_the_latest_runs(tiny_opt, make_dashboard):
-    dash = make_dashboard(tiny_opt, max_iter=2, history_size=2)
-    for _ in range(3):
-        _run(dash)
-    assert [r.number for r in dash.history] == [2, 3]
 
 
 def test_the_export_snippet_rebuilds_the_same_losses_and_weights(tiny_model, make_dashboard):
@@ -81,6 +52,13 @@ def test_the_export_snippet_rebuilds_the_same_losses_and_weights(tiny_model, mak
     assert [namespace["opt"].get_weight(k) for k in range(3)] == pytest.approx([0.0, 3.7, 126.0])
     assert "max_iter=3" in snippet and "Jitter(0.08)" in snippet
     assert namespace["img"].shape == (12, 12, 3)
+    # the browser download is the same text
+    name, mime, data = _link(dash.export_panel.download_code.widget)
+    assert (name, mime, data.decode("utf-8")) == (
+        "vis_widgets_losses.py",
+        "text/x-python",
+        snippet,
+    )
 
 
 def test_the_export_snippet_names_a_callable_grad_modifier(tiny_model, make_dashboard):
@@ -96,19 +74,22 @@ def test_the_export_snippet_names_a_callable_grad_modifier(tiny_model, make_dash
     assert "grad_modifier='negate'" in make_dashboard(opt, grad_modifier="negate").export_code()
 
 
-def test_save_png_and_gif(tiny_opt, make_dashboard, tmp_path):
+def test_save_png_and_gif_write_the_returned_image(tiny_opt, make_dashboard, tmp_path):
     dash = make_dashboard(tiny_opt, callbacks=[Slow(0.003)], max_iter=40)
     with pytest.raises(ValueError, match="no finished run"):
         dash.save_gif(tmp_path / "none.gif")
-    _run(dash)
+    record = _run(dash)
     png = Image.open(dash.save_png(tmp_path / "img.png"))
     assert png.format == "PNG" and png.size == (264, 264)  # 12 px upscaled x22 to reach 256
     native = Image.open(dash.save_png(tmp_path / "native.png", min_size=0))
     assert native.size == (12, 12)
+    # the image as returned, not the stretched view
+    as_returned = returned_images(tiny_opt, record.best_input).as_returned()[0]
+    assert (native.convert("RGB") == Image.fromarray(as_returned)) is True
     gif = Image.open(dash.save_gif(tmp_path / "run.gif"))
     assert gif.format == "GIF"
-    assert gif.n_frames == len(dash.result.frames) >= 3
-    assert dash.result.frames[0][0] == 1 and dash.result.frames[-1][0] == 40
+    assert gif.n_frames == len(record.frames) >= 3
+    assert record.frames[0][0] == 1 and record.frames[-1][0] == 40
     # the Export tab's buttons: what was saved, or why not
     panel = dash.export_panel
     panel.png_path.value = str(tmp_path / "clicked.png")
@@ -119,15 +100,30 @@ def test_save_png_and_gif(tiny_opt, make_dashboard, tmp_path):
     assert panel.status.value.startswith("Could not save: FileNotFoundError")
 
 
-def test_the_curves_toggle_shows_unweighted_values(tiny_opt, make_dashboard):
-    dash = make_dashboard(tiny_opt, max_iter=5)
+def test_browser_downloads_carry_the_bytes_the_kernel_side_save_writes(
+    tiny_opt, make_dashboard, tmp_path
+):
+    dash = make_dashboard(tiny_opt, max_iter=12)
+    gif_link = find(dash.widget, "vw-download-gif")
+    assert "vw-download" in gif_link._dom_classes
+    assert "<a " not in gif_link.value and "no run yet" in gif_link.value
+    name, mime, seed_png = _link(find(dash.widget, "vw-download-png"))
+    assert (name, mime) == ("vis_widgets_image.png", "image/png")
+    assert seed_png == dash.save_png(tmp_path / "seed.png").read_bytes()
     _run(dash)
-    weighted = dash.live.curves.value
-    dash.curves_mode.value = True
-    assert dash.state.raw_curves and dash.live.raw
-    assert dash.live.curves.value != weighted
-    picture = Image.open(io.BytesIO(dash.live.curves.value))
-    assert picture.size == (460, 240)
-    assert dash.live.raw_history[TV] == pytest.approx(
-        [v / 10.0 for v in dash.live.history[TV]], rel=1e-5
-    )
+    name, mime, data = _link(find(dash.widget, "vw-download-png"))
+    assert data != seed_png  # follows the current image
+    assert data == dash.save_png(tmp_path / name).read_bytes()
+    name, mime, data = _link(gif_link)
+    assert (name, mime) == ("vis_widgets_run.gif", "image/gif")
+    assert data == dash.save_gif(tmp_path / name).read_bytes()
+    dash.export_panel.png_path.value = "digit three.png"  # the download takes the name
+    assert _link(find(dash.widget, "vw-download-png"))[0] == "digit three.png"
+
+
+def test_a_download_too_large_for_a_data_link_says_so():
+    link = DownloadLink("gif", "image/gif", "Download GIF", "no run yet")
+    link.update(b"x" * (MAX_DOWNLOAD_BYTES + 1), "big.gif")
+    assert "<a " not in link.widget.value and "too large" in link.widget.value
+    link.update(png_bytes(np.zeros((1, 2, 2, 3), np.uint8)), "dir/a.png")
+    assert _link(link.widget)[0] == "a.png"
