@@ -5,7 +5,7 @@ Run from the repository root:
     python bench/bench_quality.py                  # 3 seeds, the figure (a few minutes)
     python bench/bench_quality.py --quick          # 1 seed, no figure (development)
     python bench/bench_quality.py --target robust  # draw on the robust demo model instead
-    python bench/bench_quality.py --size 64        # the digits at 64 px (about 10 minutes)
+    python bench/bench_quality.py --size 64 --quick  # the digits at 64 px (about 4 minutes)
     python bench/bench_quality.py --only fourier \\
         --variant "decay 2.5=fourier:small_image_decay_power=2.5 transform_amounts.jitter=16"
 
