@@ -33,6 +33,7 @@ setup(
         "vis_widgets.core.attribution",
         "vis_widgets.core.utils",
         "vis_widgets.core.visualization",
+        "vis_widgets.explorer",
     ],
     package_dir={"vis_widgets": "vis_widgets", "vis_widgets.core": "core"},
     package_data={"vis_widgets": ["data/*.keras", "data/*.json"]},

@@ -4,10 +4,11 @@ The notebooks are found by glob, so a new one is covered without touching this f
 Each runs in its own temporary working directory with the "python3" kernel, without
 the test session's `MPLBACKEND=Agg` (a user's kernel has none, and the notebooks use
 the inline backend). A test fails on any cell error, on an error shown inside a
-dashboard (runs happen on a background thread, so a failed run does not fail its
-cell), when the saved widget state does not hold every dashboard the notebook builds
-(so the error check cannot pass by finding nothing), and on a file the notebook left
-in the repository. The durations are printed and recorded; the target is under 90 s
+dashboard or an attribution explorer (runs happen on a background thread, so a
+failed run does not fail its cell), when the saved widget state does not hold every
+dashboard and explorer the notebook builds (so the error check cannot pass by finding
+nothing), on an explorer map that was not drawn or shows an error, and on a file the
+notebook left in the repository. The durations are printed and recorded; the target is under 90 s
 each on 2 cores, and a slower run warns rather than fails (timings on a shared 2-core
 machine are noisy).
 """
@@ -32,6 +33,7 @@ BUDGET_S = 90.0
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 DASHBOARD_CALL = re.compile(r"\bDashboard(?:\.from_model)?\(")
+EXPLORER_CALL = re.compile(r"\bAttributionExplorer\(")
 
 pytestmark = pytest.mark.notebook
 
@@ -102,20 +104,38 @@ def test_notebook_runs(path, tmp_path, capsys, record_property):
     models = _widget_models(nb)
     cells = _code_cells(nb)
     built = sum(len(DASHBOARD_CALL.findall(cell.source)) for cell in cells)
+    explorers_built = sum(len(EXPLORER_CALL.findall(cell.source)) for cell in cells)
     dashboards, errors = _with_class(models, "vw-dashboard"), _with_class(models, "vw-errors")
-    assert len(dashboards) == built == len(errors), (
-        f"{path.name} builds {built} dashboards; the saved widget state has "
-        f"{len(dashboards)} dashboards and {len(errors)} error outputs"
+    explorers = _with_class(models, "vw-explorer")
+    assert len(dashboards) == built and len(explorers) == explorers_built, (
+        f"{path.name} builds {built} dashboards and {explorers_built} explorers; the saved "
+        f"widget state has {len(dashboards)} dashboards and {len(explorers)} explorers"
     )
-    for output in errors:
+    assert len(errors) == built + explorers_built, (
+        f"{path.name}: {len(errors)} error outputs for {built} dashboards and "
+        f"{explorers_built} explorers (one each)"
+    )
+    for output in errors + _with_class(models, "vw-attr-sanity-errors"):
         assert not output["state"].get("outputs"), (
-            f"{path.name}: a dashboard shows an error: {output['state']['outputs']}"
+            f"{path.name}: a widget shows an error: {output['state']['outputs']}"
         )
+    if explorers_built:
+        _check_explorer_maps(models, path.name)
     if any("plt.show()" in cell.source for cell in cells):
         pngs = [o for cell in cells for o in cell.outputs if "image/png" in o.get("data", {})]
         assert pngs, f"{path.name} draws with matplotlib but no figure was shown inline"
     if path.name == QUICKSTART:
         _check_quickstart(cells, models)
+
+
+def _check_explorer_maps(models, name):
+    """Every map of an explorer was drawn: its caption (written with the map) holds no error."""
+    maps = _with_class(models, "vw-attr-map")
+    captions = _with_class(models, "vw-attr-caption")
+    assert maps and len(maps) == len(captions), (name, len(maps), len(captions))
+    for caption in captions:
+        text = caption["state"].get("value", "")
+        assert text and "error" not in text, f"{name}: a map's caption reads {text!r}"
 
 
 def _check_quickstart(cells, models):

@@ -9,6 +9,7 @@ folder at the repository root, installed under this package by setup.py's
 from vis_widgets._version import __version__
 
 _LAZY = {
+    "AttributionExplorer": ".explorer",
     "Dashboard": ".dashboard",
     "DashboardState": ".state",
     "LayerBrowser": ".layers",

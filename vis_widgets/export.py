@@ -21,6 +21,17 @@ from vis_widgets.controls import button
 from vis_widgets.render import compose_frame, encode_png, gif_bytes
 
 MAX_DOWNLOAD_BYTES = 32 * 2**20  # a data: link larger than this is left to the kernel-side save
+DEFAULT_NAMES = {
+    "code": "vis_widgets_losses.py",
+    "png": "vis_widgets_image.png",
+    "gif": "vis_widgets_run.gif",
+}
+DASHBOARD_NOTE = (
+    "<small>The losses with the current weights, ready to paste (expects a variable "
+    "<code>model</code>). PNG and GIF hold the image <i>as returned</i> by "
+    "<code>minimize</code>, not the contrast-stretched view. <i>Download</i> saves "
+    "in your browser; <i>Save</i> writes on the kernel's machine.</small>"
+)
 
 
 def png_bytes(images, labels=None, min_size=256):
@@ -139,14 +150,18 @@ class ExportPanel:
         snippet: returns the current snippet.
         png: returns the PNG bytes of the current image.
         gif: returns the GIF bytes of the latest run (raises ValueError
-            when there is none).
+            when there is none), or None for a panel without a GIF row.
         save_png: called as `save_png(path)`, returns the written path.
         save_gif: called as `save_gif(path)`, returns the written path.
+        note: the HTML line above the snippet (None: the dashboard's).
+        names: the default file names, `{"code", "png", "gif"}` (the
+            dashboard's for those not given).
 
     Attributes:
         code: the `Textarea` with the snippet (`vw-export-code`).
         download_code, download_png, download_gif: the `DownloadLink`s
-            (`vw-download-code`, `vw-download-png`, `vw-download-gif`).
+            (`vw-download-code`, `vw-download-png`, `vw-download-gif`;
+            `download_gif` is None without `gif`).
         png_path, gif_path: the file names (`Text`), for both ways.
         save_png_button, save_gif_button: `vw-save-png`, `vw-save-gif`.
         status: a `Label` saying what was saved, or why not.
@@ -160,41 +175,39 @@ class ExportPanel:
         ```
     """
 
-    def __init__(self, snippet, png, gif, save_png, save_gif):
+    def __init__(self, snippet, png, gif, save_png, save_gif=None, note=None, names=None):
         self._snippet, self._png, self._gif = snippet, png, gif
+        names = {**DEFAULT_NAMES, **(names or {})}
         self.code = widgets.Textarea(layout=widgets.Layout(width="98%", height="170px"))
         self.code.add_class("vw-export-code")
         self.download_code = DownloadLink("code", "text/x-python", "Download .py")
         self.download_png = DownloadLink("png", "image/png", "Download PNG")
-        self.download_gif = DownloadLink("gif", "image/gif", "Download GIF", "no run yet")
-        self.code_path = "vis_widgets_losses.py"
-        self.png_path = widgets.Text("vis_widgets_image.png", description="PNG file")
-        self.gif_path = widgets.Text("vis_widgets_run.gif", description="GIF file")
+        self.code_path = names["code"]
+        self.png_path = widgets.Text(names["png"], description="PNG file")
         self.save_png_button = button("Save PNG", "vw-save-png", "Save on the kernel's machine")
-        self.save_gif_button = button("Save GIF", "vw-save-gif", "Save on the kernel's machine")
         self.save_png_button.on_click(lambda _: self._save(save_png, self.png_path))
-        self.save_gif_button.on_click(lambda _: self._save(save_gif, self.gif_path))
         self.png_path.observe(lambda _: self.refresh_png(), names="value")
-        self.gif_path.observe(lambda _: self.refresh_gif(), names="value")
+        files = [widgets.HBox([self.png_path, self.download_png.widget, self.save_png_button])]
+        self.download_gif = self.gif_path = self.save_gif_button = None
+        if gif is not None:
+            self.download_gif = DownloadLink("gif", "image/gif", "Download GIF", "no run yet")
+            self.gif_path = widgets.Text(names["gif"], description="GIF file")
+            self.save_gif_button = button(
+                "Save GIF", "vw-save-gif", "Save on the kernel's machine"
+            )
+            self.save_gif_button.on_click(lambda _: self._save(save_gif, self.gif_path))
+            self.gif_path.observe(lambda _: self.refresh_gif(), names="value")
+            files.append(
+                widgets.HBox([self.gif_path, self.download_gif.widget, self.save_gif_button])
+            )
         self.status = widgets.Label()
-        note = widgets.HTML(
-            "<small>The losses with the current weights, ready to paste (expects a variable "
-            "<code>model</code>). PNG and GIF hold the image <i>as returned</i> by "
-            "<code>minimize</code>, not the contrast-stretched view. <i>Download</i> saves "
-            "in your browser; <i>Save</i> writes on the kernel's machine.</small>"
-        )
-        rows = [
-            note,
-            self.code,
-            self.download_code.widget,
-            widgets.HBox([self.png_path, self.download_png.widget, self.save_png_button]),
-            widgets.HBox([self.gif_path, self.download_gif.widget, self.save_gif_button]),
-            self.status,
-        ]
-        for row in rows[3:5]:
+        note = widgets.HTML(DASHBOARD_NOTE if note is None else note)
+        for row in files:
             row.layout.align_items = "center"
             row.children[1].layout.margin = "0 12px"
-        self.widget = widgets.VBox(rows)
+        self.widget = widgets.VBox(
+            [note, self.code, self.download_code.widget, *files, self.status]
+        )
 
     def refresh_code(self):
         """Shows the current snippet and offers it as a download."""
@@ -202,16 +215,13 @@ class ExportPanel:
         self.download_code.update(source.encode("utf-8"), self.code_path)
 
     def refresh_png(self):
-        """Offers the current image's PNG as a download."""
-        self.download_png.update(self._png(), self.png_path.value)
+        """Offers the current image's PNG as a download (nothing while `png` raises ValueError)."""
+        self.download_png.update(_bytes_or_none(self._png), self.png_path.value)
 
     def refresh_gif(self):
-        """Offers the latest run's GIF as a download (nothing before a run)."""
-        try:
-            data = self._gif()
-        except ValueError:
-            data = None
-        self.download_gif.update(data, self.gif_path.value)
+        """Offers the latest run's GIF as a download (nothing before a run, or without GIF)."""
+        if self._gif is not None:
+            self.download_gif.update(_bytes_or_none(self._gif), self.gif_path.value)
 
     def _save(self, save, path_widget):
         try:
@@ -219,3 +229,11 @@ class ExportPanel:
             self.status.value = f"Saved {pathlib.Path(path).resolve()}"
         except Exception as err:
             self.status.value = f"Could not save: {type(err).__name__}: {err}"
+
+
+def _bytes_or_none(make):
+    """`make()`, or None when it raises ValueError (there is nothing to export yet)."""
+    try:
+        return make()
+    except ValueError:
+        return None

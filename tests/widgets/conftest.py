@@ -40,3 +40,21 @@ def make_dashboard():
         dash.stop()
         assert dash.wait(WAIT)
         dash.close()
+
+
+@pytest.fixture
+def make_explorer():
+    """Builds attribution explorers, waits for their first maps, and closes them."""
+    from vis_widgets.explorer import AttributionExplorer
+
+    made = []
+
+    def make(model, images=None, **kwargs):
+        explorer = AttributionExplorer(model, images, **kwargs)
+        made.append(explorer)
+        return explorer
+
+    yield make
+    for explorer in made:
+        assert explorer.wait(WAIT) and explorer.sanity.wait(WAIT)
+        explorer.close()

@@ -1,4 +1,9 @@
-"""Every docstring example of the UI runs: the doctests, and each `Example:` code block."""
+"""Every docstring example of the UI runs: the doctests, and each `Example:` code block.
+
+Sub-packages (the attribution explorer) are walked too. The examples see every
+public name of the UI's modules, the demo `model`, a finished `dash`, its
+`record`, and `explorer`: an `AttributionExplorer` of three held-out digits.
+"""
 
 import doctest
 import importlib
@@ -17,14 +22,16 @@ from widgetkit import WAIT
 import vis_widgets
 from vis_widgets.core import Jitter, Optimizer, keras_vis_losses
 from vis_widgets.dashboard import Dashboard
-from vis_widgets.demo import load_demo_model
+from vis_widgets.demo import load_demo_model, load_split
+from vis_widgets.explorer import AttributionExplorer
 from vis_widgets.liveplot import LivePlot
 
 MODULES = sorted(
-    f"vis_widgets.{m.name}"
-    for m in pkgutil.iter_modules(vis_widgets.__path__)
-    if not m.name.startswith("_") and m.name != "core"
+    m.name
+    for m in pkgutil.walk_packages(vis_widgets.__path__, "vis_widgets.")
+    if not m.name.rsplit(".", 1)[-1].startswith("_") and not m.name.startswith("vis_widgets.core")
 )
+EXPLORER = [name for name in MODULES if name.startswith("vis_widgets.explorer")]
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
@@ -61,14 +68,32 @@ def test_there_are_examples_to_run():
     assert len(EXAMPLES) >= 25
 
 
+@pytest.mark.parametrize("module", EXPLORER)
+def test_every_public_explorer_class_has_an_example(module):
+    mod = importlib.import_module(module)
+    missing = [
+        name
+        for name, obj in vars(mod).items()
+        if inspect.isclass(obj)
+        and obj.__module__ == module
+        and not name.startswith("_")
+        and "Example:" not in (inspect.getdoc(obj) or "")
+    ]
+    assert missing == []
+
+
 @pytest.fixture(scope="module")
 def context():
     """What the examples call `model`, `opt`, `dash`, `record`...: the demo model's."""
     model = load_demo_model()
     dash = Dashboard.from_model(model, "predictions", 3, tv_weight=0.0, max_iter=3)
     assert dash.run() and dash.wait(WAIT)
-    yield {"model": model, "dash": dash, "record": dash.result}
+    explorer = AttributionExplorer(model, load_split()[1][0][:3], methods=["saliency"])
+    assert explorer.wait(WAIT)
+    yield {"model": model, "dash": dash, "record": dash.result, "explorer": explorer}
     dash.close()
+    assert explorer.wait(WAIT) and explorer.sanity.wait(WAIT)
+    explorer.close()
 
 
 @pytest.mark.slow
@@ -98,3 +123,4 @@ def test_example_runs(block, context, tmp_path, monkeypatch):
     code = re.sub(r"max_iter=\d+", "max_iter=3", textwrap.dedent(block))
     exec(compile(code, "example", "exec"), namespace)
     context["dash"].wait(WAIT)
+    context["explorer"].wait(WAIT)

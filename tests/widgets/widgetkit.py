@@ -9,6 +9,7 @@ import io
 import threading
 import time
 
+import keras
 import numpy as np
 from PIL import Image
 
@@ -121,3 +122,56 @@ def find(root, css_class=None, description=None, kind=None):
 def png_size(data):
     """The `(width, height)` of PNG bytes."""
     return Image.open(io.BytesIO(data)).size
+
+
+class EngineSpy:
+    """An `Attributor` stand-in: records every `attribute` call, can hold one or fail some.
+
+    Everything else is the real engine's (`top_k`, `cam_layer`, `trace_count`...).
+
+    Args:
+        engine: the real `Attributor`.
+        hold: hold the `hold`-th call (1-based) until `release()`; None: never.
+        fail: a method name whose calls raise `RuntimeError("out of memory")`
+            while `failing` is True.
+    """
+
+    def __init__(self, engine, hold=None, fail=None):
+        self._engine, self.hold, self.fail = engine, hold, fail
+        self.failing = fail is not None
+        self.calls = []
+        self.held = threading.Event()
+        self._release = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def attribute(self, images, targets=None, **kwargs):
+        self.calls.append({"targets": targets, **kwargs})
+        if self.hold is not None and len(self.calls) == self.hold:
+            self.held.set()
+            assert self._release.wait(WAIT), "the held call was never released"
+        if self.failing and kwargs.get("method") == self.fail:
+            raise RuntimeError("out of memory")
+        return self._engine.attribute(images, targets, **kwargs)
+
+    def wait_held(self):
+        assert self.held.wait(WAIT), "no call was held"
+
+    def release(self):
+        self._release.set()
+
+
+def explorer_model(classes=6):
+    """A 12x12x3 CNN: two ReLU convolutions (the second 'conv2', 8x8), GAP, a softmax 'pred'."""
+    inp = keras.Input((12, 12, 3))
+    h = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(inp)
+    h = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(h)
+    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
+    out = keras.layers.Dense(classes, activation="softmax", name="pred")(h)
+    return keras.Model(inp, out)
+
+
+def explorer_images(count=3, seed=0):
+    """Random 12x12x3 images in [0, 1]."""
+    return np.random.default_rng(seed).uniform(0, 1, (count, 12, 12, 3)).astype("float32")
