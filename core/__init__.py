@@ -24,7 +24,7 @@ from .losses import ActivationMaximization, Diversity, Loss
 from .optimizer import Optimizer
 from .parameterizations import FourierImage, Parameterization, PixelImage
 from .random_transforms import Pad, RandomJitter, RandomRotate, RandomScale, standard_transforms
-from .recipes import RECIPES, PreparedRecipe, Recipe, build_recipe, get_recipe
+from .recipes import RECIPES, TUNED_TRANSFORMS, PreparedRecipe, Recipe, build_recipe, get_recipe
 from .regularizers import LPNorm, TotalVariation
 from .run import RunResult
 from .seeds import make_seed
@@ -43,6 +43,7 @@ from .visualization import (
 
 __all__ = [
     "RECIPES",
+    "TUNED_TRANSFORMS",
     "ActivationMaximization",
     "Attributor",
     "Diversity",

@@ -211,15 +211,21 @@ def unique_keys(names):
 class GifGenerator(OptimizerCallback):
     """Writes one animated GIF frame per iteration, captioned "Step n".
 
-    Each frame is `wrt_value` de-processed with this callback's own
-    `input_range` and then scaled to uint8 0-255 whatever the range (a batch
-    becomes a grid, small inputs are upscaled so the caption fits). Frames
-    are kept in memory and the file is written and closed in `on_end`, which
-    the optimizer calls also when the run fails or is stopped. Needs Pillow.
+    Each frame shows what `minimize` would return for this iteration's
+    `wrt_value`, scaled to uint8 0-255 whatever the range (a batch becomes a
+    grid, small inputs are upscaled so the caption fits): on keras-vis's
+    path `wrt_value` de-processed (`deprocess_input`), as keras-vis did; with
+    a parameterization the image itself (`optimizer.as_returned`), shown in
+    this callback's `input_range` with no de-processing, so the frames look
+    like the picture the run returns. Frames are kept in memory and the file
+    is written and closed in `on_end`, which the optimizer calls also when
+    the run fails or is stopped. Needs Pillow.
 
     Args:
         path: the file to write; `.gif` is appended when missing.
-        input_range: the range frames are de-processed into before scaling.
+        input_range: the range frames are de-processed into before scaling
+            (with a parameterization: the range the images are in; give the
+            optimizer's `input_range`).
         duration: milliseconds per frame.
 
     Example:
@@ -249,7 +255,14 @@ class GifGenerator(OptimizerCallback):
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Renders this iteration's frame."""
         data_format = getattr(self.optimizer, "data_format", "channels_last")
-        images = [to_display_image(x, self.input_range, data_format) for x in wrt_value]
+        if getattr(self.optimizer, "parameterization", None) is not None:
+            returned = self.optimizer.as_returned(wrt_value)
+            images = [
+                to_display_image(x, self.input_range, data_format, deprocess=False)
+                for x in returned
+            ]
+        else:
+            images = [to_display_image(x, self.input_range, data_format) for x in wrt_value]
         frame = upscale(image_grid(images), min_size=160)
         mode = "L" if frame.shape[-1] == 1 else "RGB"
         img = Image.fromarray(frame[..., 0] if mode == "L" else frame, mode=mode).convert("RGB")

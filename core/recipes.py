@@ -7,15 +7,17 @@ A recipe is data (a frozen `Recipe`), and `build_recipe` turns one into an
   RMSProp with no step size, L-6 norm 10 and total variation 10, `Jitter`,
   the best input de-processed (`deprocess_input`);
 - `"robust pixel"`: a sigmoid pixel image (`PixelImage`) optimized with Adam
-  under Lucid's standard transforms, returned as it is;
+  under Lucid's standard transforms (a larger pad and jitter), returned as
+  it is;
 - `"fourier"`: Lucid's decorrelated Fourier image (`FourierImage`) with Adam
-  under the same transforms.
+  under the same transforms; on small images (up to 32 px) a decay of 2
+  and a step size of 0.001.
 
 The new recipes keep the L-6 norm and total variation losses at weight 0
 (the sigmoid bounds the image already; Lucid has neither), so a dashboard
-still has their sliders. Defaults are starting points, to be tuned against
-the quality benchmark: change them with `dataclasses.replace` or by
-`build_recipe(..., **overrides)`.
+still has their sliders. The defaults were tuned with
+`bench/bench_quality.py` (docs/quality.md has the measurements); change
+them with `dataclasses.replace` or by `build_recipe(..., **overrides)`.
 """
 
 import dataclasses
@@ -30,7 +32,7 @@ from .random_transforms import LUCID_TRANSFORMS, standard_transforms
 from .validation import check_int, check_range
 from .visualization.activation_maximization import keras_vis_losses
 
-__all__ = ["RECIPES", "PreparedRecipe", "Recipe", "build_recipe", "get_recipe"]
+__all__ = ["RECIPES", "TUNED_TRANSFORMS", "PreparedRecipe", "Recipe", "build_recipe", "get_recipe"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +44,10 @@ class Recipe:
         description: one sentence for a menu or a tooltip.
         parameterization: None (keras-vis's path), `"pixel"` or `"fourier"`.
         learning_rate: Adam's step size (None on keras-vis's path).
+        small_image_learning_rate: Adam's step size for images of at most
+            `small_image_size` pixels (None: `learning_rate`). The Fourier
+            recipe's decay of 2 on small images multiplies the lowest
+            frequencies' steps by up to `size ** 2`, so it wants a smaller step.
         sd: the random starting parameter's standard deviation.
         decay_power: the Fourier decay for images larger than
             `small_image_size`.
@@ -69,6 +75,7 @@ class Recipe:
     description: str
     parameterization: str | None = None
     learning_rate: float | None = None
+    small_image_learning_rate: float | None = None
     sd: float = 0.01
     decay_power: float = 1.0
     small_image_decay_power: float = 2.0
@@ -84,6 +91,11 @@ class Recipe:
     pre_activation: bool | None = None
     max_iter: int = 256
 
+
+# The new recipes' transforms: Lucid's set with a larger pad and first jitter (Lucid: 12 and
+# 8 px for 128 px). Measured by bench/bench_quality.py on the digits (16 px; also checked at
+# 32 and 64 px): the pictures transfer better to models that never saw the optimization.
+TUNED_TRANSFORMS = types.MappingProxyType({**LUCID_TRANSFORMS, "pad": 16.0, "jitter": 32.0})
 
 RECIPES = types.MappingProxyType(
     {
@@ -104,6 +116,7 @@ RECIPES = types.MappingProxyType(
             parameterization="pixel",
             learning_rate=0.05,
             transforms=True,
+            transform_amounts=TUNED_TRANSFORMS,
             max_iter=256,
         ),
         "fourier": Recipe(
@@ -114,7 +127,9 @@ RECIPES = types.MappingProxyType(
             ),
             parameterization="fourier",
             learning_rate=0.05,
+            small_image_learning_rate=0.001,
             transforms=True,
+            transform_amounts=TUNED_TRANSFORMS,
             max_iter=512,
         ),
     }
@@ -184,8 +199,9 @@ def build_recipe(
 
     The losses are `keras_vis_losses(model, layer, filter_indices, ...)` with
     the recipe's weights. Transforms get amounts scaled to the input's image
-    size; the Fourier decay is `small_image_decay_power` for images of at
-    most `small_image_size` pixels, else `decay_power`.
+    size; for images of at most `small_image_size` pixels the Fourier decay
+    is `small_image_decay_power` (else `decay_power`) and the step size
+    `small_image_learning_rate` when set (else `learning_rate`).
 
     Args:
         model: a single-input Keras model.
@@ -236,7 +252,7 @@ def build_recipe(
         losses,
         input_range=input_range,
         parameterization=_parameterization(recipe, x),
-        learning_rate=recipe.learning_rate if recipe.parameterization else None,
+        learning_rate=_learning_rate(recipe, x),
     )
     modifiers = []
     if recipe.jitter:
@@ -257,14 +273,26 @@ def build_recipe(
     )
 
 
+def _is_small(recipe, x):
+    size = _image_size(x, keras.config.image_data_format())
+    return size is not None and size <= recipe.small_image_size
+
+
+def _learning_rate(recipe, x):
+    if recipe.parameterization is None:
+        return None
+    if recipe.small_image_learning_rate is not None and _is_small(recipe, x):
+        return recipe.small_image_learning_rate
+    return recipe.learning_rate
+
+
 def _parameterization(recipe, x):
     if recipe.parameterization is None:
         return None
     if recipe.parameterization == "pixel":
         return PixelImage(sd=recipe.sd)
     if recipe.parameterization == "fourier":
-        size = _image_size(x, keras.config.image_data_format())
-        small = size is not None and size <= recipe.small_image_size
+        small = _is_small(recipe, x)
         decay = recipe.small_image_decay_power if small else recipe.decay_power
         return FourierImage(decay_power=decay, sd=recipe.sd)
     raise ValueError(

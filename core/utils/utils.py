@@ -201,18 +201,24 @@ def to_channels_last(x, data_format):
     return x
 
 
-def to_display_image(x, input_range=(0, 255), data_format="channels_last"):
+def to_display_image(x, input_range=(0, 255), data_format="channels_last", deprocess=True):
     """De-processes one sample into an `(H, W, C)` uint8 image, C in {1, 3}.
 
-    Each sample is de-processed with `deprocess_input` into `input_range`,
-    then scaled to 0-255 whatever the range. 1-D inputs `(T, C)` become a
-    one-row strip, 3-D inputs `(D, H, W, C)` show their middle slice;
-    channels other than 1 or 3 are reduced to their mean (grayscale).
+    Each sample is de-processed with `deprocess_input` into `input_range`
+    (unless `deprocess=False`: the sample is shown as it is, clipped to
+    `input_range`), then scaled to 0-255 whatever the range. 1-D inputs
+    `(T, C)` become a one-row strip, 3-D inputs `(D, H, W, C)` show their
+    middle slice; channels other than 1 or 3 are reduced to their mean
+    (grayscale).
 
     Args:
         x: one sample, without the batch axis, in `data_format`.
-        input_range: the range the sample is de-processed into.
+        input_range: the range the sample is de-processed into (or, with
+            `deprocess=False`, the range it is in).
         data_format: the sample's data format.
+        deprocess: de-process first (keras-vis's display); False for an
+            image already in `input_range`, such as what the parameterized
+            path returns.
 
     Returns:
         A uint8 array `(H, W, 1)` or `(H, W, 3)`.
@@ -228,7 +234,7 @@ def to_display_image(x, input_range=(0, 255), data_format="channels_last"):
         )
     x = to_channels_last(x[None], data_format)[0]
     lo, hi = check_range(input_range)
-    img = (deprocess_input(x, input_range) - lo) / (hi - lo)
+    img = ((deprocess_input(x, input_range) if deprocess else x) - lo) / (hi - lo)
     if img.ndim == 2:  # (T, C): a one-row strip
         img = img[None]
     while img.ndim > 3:  # (D, H, W, C): the middle slice

@@ -1,11 +1,22 @@
 """Print, History, GifGenerator and the callback lifecycle."""
 
+import keras
 import numpy as np
 import pytest
+from enginekit import Recorder
 from PIL import Image, ImageSequence
 
-from vis_widgets.core import GifGenerator, History, LPNorm, Optimizer, OptimizerCallback, Print
+from vis_widgets.core import (
+    GifGenerator,
+    History,
+    LPNorm,
+    Optimizer,
+    OptimizerCallback,
+    PixelImage,
+    Print,
+)
 from vis_widgets.core.callbacks import format_iteration
+from vis_widgets.core.utils import deprocess_input
 
 
 def _opt(model, **kwargs):
@@ -112,6 +123,38 @@ def test_gif_generator_writes_one_captioned_frame_per_iteration(identity_model, 
     assert len(frames) == 5
     assert frames[0].shape[0] >= 160  # 4x4 upscaled so the caption fits
     assert frames[0].dtype == np.uint8 and frames[0].max() > 200  # caption in white
+
+
+def _gif_pixels(path, size):
+    """Each frame's pixel values: the centre of every upscaled cell, as `(frames, size, size)`."""
+    with Image.open(path) as img:
+        frames = [np.asarray(f.convert("L"), np.float32) for f in ImageSequence.Iterator(img)]
+    cell = frames[0].shape[0] // size
+    centres = np.arange(size) * cell + cell // 2
+    return np.stack([f[np.ix_(centres, centres)] for f in frames])
+
+
+@pytest.mark.parametrize("parameterized", [False, True])
+def test_gif_frames_show_what_the_run_returns(tmp_path, parameterized):
+    # A dim, low-contrast seed (values 150..180 of 0..255): de-processing it would stretch it to
+    # a standard deviation of 0.1 of the range about mid-grey; the parameterized path returns it
+    # as it is, so its frames must show it as it is.
+    inp = keras.Input((4, 4, 1))
+    model = keras.Model(inp, keras.layers.Activation("linear")(inp))
+    seed = np.linspace(150.0, 180.0, 16, dtype=np.float32).reshape(1, 4, 4, 1)
+    kwargs = {"parameterization": PixelImage(), "learning_rate": 0.01} if parameterized else {}
+    opt = _opt(model, **kwargs)
+    gif, recorder = GifGenerator(tmp_path / "run.gif"), Recorder()
+    opt.minimize(seed, max_iter=3, callbacks=[gif, recorder], verbose=False)
+    frames = _gif_pixels(gif.path, 4)
+    assert len(frames) == 3
+    for frame, call in zip(frames, recorder.calls):
+        shown = call["wrt"][0, ..., 0]
+        if not parameterized:
+            shown = deprocess_input(shown, (0, 255))  # keras-vis's frames, unchanged
+        np.testing.assert_allclose(frame, np.round(shown), atol=1.5)
+    if parameterized:  # the first frame is the seed itself, as a returned image would be
+        np.testing.assert_allclose(frames[0], np.round(seed[0, ..., 0]), atol=1.5)
 
 
 @pytest.mark.parametrize("duration", ["x", 0, -5, True])

@@ -9,6 +9,7 @@ from enginekit import assert_descends
 
 from vis_widgets.core import (
     RECIPES,
+    TUNED_TRANSFORMS,
     ActivationMaximization,
     FourierImage,
     Jitter,
@@ -100,6 +101,12 @@ def test_the_three_recipes_are_data_with_their_defaults():
         recipe = RECIPES[name]
         assert recipe.transforms and recipe.learning_rate == 0.05
         assert recipe.lp_norm_weight == 0.0 and recipe.tv_weight == 0.0
+        # the tuned transforms: Lucid's set with pad 16 and a first jitter of 32 (for 128 px)
+        assert dict(recipe.transform_amounts) == dict(TUNED_TRANSFORMS)
+        assert (TUNED_TRANSFORMS["pad"], TUNED_TRANSFORMS["jitter"]) == (16.0, 32.0)
+    assert RECIPES["robust pixel"].small_image_learning_rate is None
+    assert RECIPES["fourier"].small_image_learning_rate == 0.001
+    assert RECIPES["fourier"].small_image_decay_power == 2.0
     assert get_recipe("fourier") is RECIPES["fourier"]
     with pytest.raises(ValueError, match="'keras-vis', 'robust pixel', 'fourier'"):
         get_recipe("lucid")
@@ -123,24 +130,31 @@ def test_build_the_keras_vis_recipe_is_todays_path(small_cnn):
 def test_build_the_new_recipes(small_cnn, name, param):
     prepared = build_recipe(small_cnn, "predictions", 2, name, input_range=(0, 1), max_iter=12)
     opt = prepared.optimizer
-    assert isinstance(opt.parameterization, param) and opt.learning_rate == pytest.approx(0.05)
+    small_rate = {"robust pixel": 0.05, "fourier": 0.001}[name]  # a 16 px input is small
+    assert isinstance(opt.parameterization, param)
+    assert opt.learning_rate == pytest.approx(small_rate)
     assert [opt.get_weight(k) for k in range(3)] == [1.0, 0.0, 0.0]
     pad, jitter = prepared.input_modifiers[:2]
     assert isinstance(pad, Pad) and isinstance(jitter, RandomJitter)
-    assert pad.amount == pytest.approx(12 * 16 / 128)  # scaled to the 16 px input
+    assert pad.amount == pytest.approx(16 * 16 / 128)  # scaled to the 16 px input
+    assert jitter.amount == pytest.approx(32 * 16 / 128)
     assert prepared.max_iter == 12 and prepared.recipe.max_iter == 12
     assert_descends(opt, max_iter=prepared.max_iter, input_modifiers=prepared.input_modifiers)
     img, _, _ = prepared.minimize(verbose=False)
     assert img.shape == (16, 16, 3) and opt.trace_count == 1
 
 
-def test_the_fourier_decay_follows_the_image_size(small_cnn):
+def test_the_fourier_decay_and_step_size_follow_the_image_size(small_cnn):
+    fourier = RECIPES["fourier"]
     small = build_recipe(small_cnn, "conv1", 0, "fourier")
-    assert (
-        small.optimizer.parameterization.decay_power == RECIPES["fourier"].small_image_decay_power
-    )
+    assert small.optimizer.parameterization.decay_power == fourier.small_image_decay_power
+    assert small.optimizer.learning_rate == pytest.approx(fourier.small_image_learning_rate)
     big = build_recipe(small_cnn, "conv1", 0, "fourier", small_image_size=8)
-    assert big.optimizer.parameterization.decay_power == RECIPES["fourier"].decay_power
+    assert big.optimizer.parameterization.decay_power == fourier.decay_power
+    assert big.optimizer.learning_rate == pytest.approx(fourier.learning_rate)
+    # None: the one step size at every size
+    same = build_recipe(small_cnn, "conv1", 0, "fourier", small_image_learning_rate=None)
+    assert same.optimizer.learning_rate == pytest.approx(fourier.learning_rate)
 
 
 def test_overrides_and_custom_recipes(small_cnn):

@@ -56,6 +56,13 @@ def test_get_num_filters():
         get_num_filters("conv")
 
 
+def test_to_display_image_shows_an_image_as_it_is_without_deprocessing():
+    x = np.array([[[0.25], [0.5]], [[1.0], [1.5]]], np.float32)  # in (0, 1); 1.5 is clipped
+    shown = to_display_image(x, (0, 1), deprocess=False)
+    np.testing.assert_array_equal(shown[..., 0], [[64, 128], [255, 255]])
+    assert to_display_image(x, (0, 1))[..., 0].std() < shown[..., 0].std()  # de-processed: dimmer
+
+
 def test_to_display_image_handles_layouts(rng):
     assert to_display_image(rng.normal(size=(4, 5, 1))).shape == (4, 5, 1)
     assert to_display_image(rng.normal(size=(4, 5, 3))).dtype == np.uint8
