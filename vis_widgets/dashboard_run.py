@@ -5,8 +5,9 @@ dashboard's one `Runner` thread (a second start while one runs is ignored)
 with the dashboard's `LivePlot`, a `StopMonitor` and a `RunRecorder`
 attached, and keep, show and report each finished run. It reads what
 `Dashboard.__init__` builds: `state`, `runner`, `live`, `optimizer`,
-`gallery`, `sweep_panel`, `export_panel`, `errors` and the run settings
-(`callbacks`, `grad_modifier`, `jitter_modifier`, `input_modifiers`).
+`gallery`, `sweep_panel`, `export_panel`, `errors`, the run settings
+(`callbacks`, `grad_modifier`, `jitter_modifier`, `input_modifiers`) and
+the private run state (`_seed`, `_binding`, `_stop_requested`, `_closed`).
 """
 
 import contextlib
