@@ -10,11 +10,16 @@ traits: the image, the curves, the value range and the progress follow the
 `labels` and `current`; the state's `iteration` follows the live plot. Stop
 goes through the engine's `stop()`. Widget callbacks only copy values or
 start / stop the runner.
+
+This module builds the dashboard (argument checks, the widgets and their
+links, the read-outs, `close`); its methods come from one mixin per idea:
+`dashboard_run.RunControl` (Run, Continue, Stop, Reset and the run thread's
+job), `dashboard_sweep.SweepRestore` (the weight sweep, taking a sweep
+cell or a kept run back) and `dashboard_export.DashboardExport` (code, PNG
+and GIF).
 """
 
-import contextlib
 import threading
-import traceback
 
 import ipywidgets as widgets
 import numpy as np
@@ -25,16 +30,17 @@ from vis_widgets.core import grad_modifiers
 from vis_widgets.core.callbacks import OptimizerCallback
 from vis_widgets.core.input_modifiers import InputModifier, Jitter
 from vis_widgets.core.optimizer import Optimizer
+from vis_widgets.dashboard_export import DashboardExport
+from vis_widgets.dashboard_run import RunControl
+from vis_widgets.dashboard_sweep import SweepRestore
 from vis_widgets.display import DISPLAY_MODES, returned_images
-from vis_widgets.export import ExportPanel, png_bytes, run_gif_bytes, write_bytes
+from vis_widgets.export import ExportPanel
 from vis_widgets.live_view import LiveView
 from vis_widgets.liveplot import LivePlot
-from vis_widgets.recorder import RunPlan, RunRecorder
-from vis_widgets.runner import Runner, StopMonitor
-from vis_widgets.runs import RunGallery, RunRecord
-from vis_widgets.snippet import losses_snippet
+from vis_widgets.runner import Runner
+from vis_widgets.runs import RunGallery
 from vis_widgets.state import DashboardState, EngineBinding
-from vis_widgets.sweep import SweepPanel, check_sweep_values, default_sweep_loss, sweep_values
+from vis_widgets.sweep import SweepPanel, default_sweep_loss
 
 _LIVE_OPTIONS = ("image_fps", "curve_fps", "keep_frames", "threaded")
 
@@ -47,7 +53,7 @@ def _check_options(live_options):
     return options
 
 
-class Dashboard:
+class Dashboard(RunControl, SweepRestore, DashboardExport):
     """An interactive activation-maximization workbench over an `Optimizer`.
 
     Shows one widget: a log-feel slider per loss weight (reaching 0, with an
@@ -285,169 +291,6 @@ class Dashboard:
         """The raw input Continue starts from (batch axis of 1), a copy."""
         return np.array(self.state.current)
 
-    def run(self):
-        """Starts a run from the seed on the background thread.
-
-        Returns:
-            True if it started, False if a run is already going (ignored).
-        """
-        return self._start("run", self._seed)
-
-    def continue_(self):
-        """Starts a run from the current image (the latest run's result).
-
-        Returns:
-            True if it started, False if a run is already going.
-        """
-        return self._start("continue", self.state.current)
-
-    def stop(self):
-        """Asks the running run (if any) to end after its current iteration; keeps its result."""
-        self._stop_requested.set()
-        if self.runner.running:
-            self.optimizer.stop()
-
-    def wait(self, timeout=None):
-        """Waits for the current run to finish; returns True if idle, False on timeout."""
-        return self.runner.wait(timeout)
-
-    def reset(self, seed_input=None):
-        """Draws a new random seed (or takes `seed_input`) and shows it; ignored while running.
-
-        Returns:
-            True if the seed changed, False while a run is going.
-        """
-        if self.runner.running:
-            return False
-        self._seed = self.optimizer.make_seed(seed_input, samples=1)
-        self._set_current(self._seed)
-        self.state.status = "New seed: Run starts from it."
-        return True
-
-    def sweep(self, loss, values=None, *, start=0.1, stop=100.0, num=4):
-        """Runs one batched `minimize` with one value of a loss's weight per sample.
-
-        All samples start from the current seed; the other losses keep their
-        (live) weights. The sweep tab then shows one labelled cell per value,
-        and the loss's scalar weight is restored.
-
-        Args:
-            loss: the loss's key or index.
-            values: the weights to try (1 to 16 numbers >= 0); default:
-                `num` log-spaced values from `start` to `stop`.
-            start: the first value of the default log spacing (> 0).
-            stop: the last value of the default log spacing (> 0).
-            num: the number of default values (1 to 16).
-
-        Returns:
-            True if it started, False if a run is already going.
-
-        Raises:
-            ValueError: for an unknown loss or bad values.
-
-        Example:
-            ```python
-            dash.sweep("TV(2.0) Loss", [0.1, 1, 10, 100]); dash.wait()
-            ```
-        """
-        key = self.state.key_for(loss)
-        values = sweep_values(start, stop, num).tolist() if values is None else values
-        values = check_sweep_values(values)
-        seed = np.repeat(self._seed, len(values), axis=0)
-        labels = [f"w={v:.3g}" for v in values]
-        if not self.runner.running:
-            self.sweep_panel.ensure_cells(len(values))
-        return self._start("sweep", seed, sweep=(key, values), labels=labels)
-
-    def use_sweep_cell(self, record, k):
-        """Takes sweep cell `k`'s weight into its slider and, when idle, its image as current."""
-        key, values = record.sweep
-        self.state.set_weight(key, values[k])
-        if not self.runner.running:
-            self._set_current(record.result_input[k : k + 1])
-        self.state.status = f"{key} = {values[k]:.4g} (from sweep #{record.number})"
-
-    def restore(self, record):
-        """Restores a run's weights, `max_iter` and jitter (and, when idle, its images).
-
-        Args:
-            record: a `RunRecord` or its number.
-
-        Raises:
-            KeyError: for a run number that is not among the kept runs.
-        """
-        if not isinstance(record, RunRecord):
-            record = self.gallery.find(record)
-        if record.recipe and record.recipe != self.state.recipe and not self.runner.running:
-            self.state.recipe = record.recipe  # first: a recipe brings its own settings
-        for key, weight in record.weights.items():
-            self.state.set_weight(key, weight)
-        self.state.max_iter = record.max_iter
-        self.state.jitter = record.jitter
-        if not self.runner.running and record.kind != "sweep":
-            if record.kind == "run":
-                self._seed = record.seed.copy()
-            self._set_current(record.result_input)
-        self.state.status = f"Restored the settings of run #{record.number}."
-
-    def export_code(self):
-        """Returns the losses with the current weights as a ready-to-paste Python snippet.
-
-        The snippet expects a variable `model` (the same model) and defines
-        `losses`, `opt` and `img`.
-        """
-        return losses_snippet(
-            self.optimizer,
-            list(self.state.weights.values()),
-            self.state.max_iter,
-            self.state.jitter,
-            self.grad_modifier,
-            self.input_modifiers,
-            self.state.recipe,
-        )
-
-    def png_bytes(self, record=None, min_size=256):
-        """The PNG of the current image (or a record's result), as returned (not stretched).
-
-        Args:
-            record: a `RunRecord` to encode instead of the current image (a
-                sweep gives a labelled grid).
-            min_size: nearest-neighbour upscale to this long side (0: native).
-
-        Returns:
-            The PNG file's bytes (the browser download offers the same bytes).
-        """
-        if record is None:
-            return png_bytes(self._returned(self.state.current).as_returned(), None, min_size)
-        return png_bytes(record.returned.as_returned(), record.labels, min_size)
-
-    def save_png(self, path="vis_widgets_image.png", record=None, min_size=256):
-        """Writes `png_bytes(record, min_size)` to `path` on the kernel's machine; returns it."""
-        return write_bytes(path, self.png_bytes(record, min_size))
-
-    def gif_bytes(self, record=None, duration=80):
-        """The animated GIF of a run's live frames (default: the latest run), as returned.
-
-        Args:
-            record: the `RunRecord` (default: `result`).
-            duration: milliseconds per frame.
-
-        Raises:
-            ValueError: when there is no finished run yet.
-        """
-        record = record if record is not None else self.result
-        if record is None:
-            raise ValueError("There is no finished run to save yet: run first.")
-        return run_gif_bytes(record.frames, record.labels, duration)
-
-    def save_gif(self, path="vis_widgets_run.gif", record=None, duration=80):
-        """Writes `gif_bytes(record, duration)` to `path` on the kernel's machine; returns it.
-
-        Raises:
-            ValueError: when there is no finished run yet.
-        """
-        return write_bytes(path, self.gif_bytes(record, duration))
-
     def close(self):
         """Stops the run (if any) and closes every widget of the dashboard."""
         self.stop()
@@ -459,69 +302,6 @@ class Dashboard:
             if id(w) not in seen:
                 seen.add(id(w))
                 w.close()
-
-    # ------------------------------------------------------------------ runs
-    def _set_current(self, batch, labels=None):
-        with self.state.hold_trait_notifications():
-            self.state.labels = labels
-            self.state.current = np.array(batch)
-
-    def _start(self, kind, seed, sweep=None, labels=None):
-        if self._closed:
-            return False
-        max_iter = self.state.max_iter
-        plan = RunPlan(self._next_number(), kind, np.array(seed), max_iter, labels, sweep)
-
-        def prepare():
-            self.gallery.ensure_cards(len(self.gallery.records) + 1)
-            self._stop_requested.clear()
-            self.errors.outputs = ()
-            self.state.labels = labels
-            self.state.status = f"Running #{plan.number} ({kind}, {plan.max_iter} iterations)…"
-
-        return self.runner.start(lambda: self._job(plan), prepare=prepare)
-
-    def _job(self, plan):
-        recorder = RunRecorder(plan, self.state, frames_from=self.live)
-        callbacks = [StopMonitor(self._stop_requested), self.live, recorder, *self.callbacks]
-        try:
-            context = contextlib.nullcontext()
-            if plan.sweep is not None:
-                index = self.state.index_for(plan.sweep[0])
-                context = self._binding.sweeping(index, plan.sweep[1])
-            with context:
-                self.optimizer.minimize(
-                    plan.seed,
-                    max_iter=plan.max_iter,
-                    input_modifiers=[self.jitter_modifier, *self.input_modifiers],
-                    grad_modifier=self.grad_modifier,
-                    callbacks=callbacks,
-                    verbose=False,
-                )
-            self._finished(recorder.record)
-        except Exception as err:
-            self.last_error = err
-            self.errors.append_stderr(traceback.format_exc())
-            first_line = (str(err).splitlines() or [""])[0]
-            self.state.status = f"Error: {type(err).__name__}: {first_line}"
-            if recorder.record is not None and plan.sweep is None:
-                self._set_current(recorder.record.result_input)
-
-    def _next_number(self):
-        result = self.result
-        return result.number + 1 if result is not None else 1
-
-    def _finished(self, record):
-        """Keeps a finished run, shows it, and reports it (and the engine's warnings)."""
-        self.gallery.add(record)
-        if record.sweep is not None:
-            self.sweep_panel.show(record)
-        else:
-            self._set_current(record.result_input)
-        self.export_panel.refresh_gif()
-        for message in record.warnings:  # on the worker thread, they reach no cell
-            self.errors.append_stderr(f"Warning: {message}\n")
-        self.state.status = record.summary()
 
     # ------------------------------------------------------------------ misc
     def _widget_closed(self, change):

@@ -8,6 +8,11 @@ snapshot only, as the live view does). Stop ends the running chunk within
 one iteration and skips the rest: what has formed stays. A cell's button
 opens that filter in a `Dashboard` below the grid, starting from the same
 seed, with the cell's result as its current image (Continue refines it).
+
+This module holds the browser's controls and its run; the grid's cells
+(making, drawing and opening them) are `vis_widgets.layer_grid.FilterGrid`,
+and the batched run's pieces (the chunk rule, the recipe of a layer, the
+feed that draws the cells) are `vis_widgets.layer_run`.
 """
 
 import dataclasses
@@ -20,8 +25,9 @@ from traitlets import Enum, dlink, link
 
 from vis_widgets.controls import button
 from vis_widgets.core import RECIPES, get_recipe
-from vis_widgets.core.utils import get_num_filters, upscale
-from vis_widgets.display import DISPLAY_MODES, STRETCHED, Returned, result_input, shown
+from vis_widgets.core.utils import get_num_filters
+from vis_widgets.display import DISPLAY_MODES, STRETCHED, result_input
+from vis_widgets.layer_grid import CELL_SIZE, FilterGrid
 from vis_widgets.layer_run import (
     MEMORY_BUDGET,
     GridFeed,
@@ -32,14 +38,13 @@ from vis_widgets.layer_run import (
     split,
 )
 from vis_widgets.progress import ProgressView, RunProgress
-from vis_widgets.render import encode_png, placeholder_png
+from vis_widgets.render import placeholder_png
 from vis_widgets.runner import Runner, StopMonitor
 
-CELL_SIZE = 96
 DEFAULT_FILTERS = 32
 
 
-class LayerBrowser(RunProgress):
+class LayerBrowser(FilterGrid, RunProgress):
     """Browse a layer's filters: one batched run over a range of them fills a labelled grid.
 
     Args:
@@ -322,82 +327,6 @@ class LayerBrowser(RunProgress):
             with self.hold_trait_notifications():
                 self.finished = True
                 self.seconds = time.perf_counter() - started
-
-    # ------------------------------------------------------------------ cells
-    def _cell(self, f):
-        image = widgets.Image(
-            format="png",
-            value=placeholder_png(CELL_SIZE, CELL_SIZE, "waiting"),
-            layout=widgets.Layout(width=f"{CELL_SIZE}px"),
-        )
-        image.add_class("vw-layer-image")
-        button = widgets.Button(
-            description=f"filter {f}",
-            tooltip=f"open filter {f} of {self.layer_select.value} in a dashboard",
-            layout=widgets.Layout(width=f"{CELL_SIZE}px"),
-        )
-        button.add_class("vw-layer-open")
-        button.on_click(lambda _, f=f: self.open(f))
-        cell = widgets.VBox([image, button])
-        cell.add_class("vw-layer-cell")
-        return cell
-
-    def draw_cells(self, filters, returned):
-        """Draws `Returned` images (one per filter, in order) into their cells."""
-        with self._draw_lock:
-            for k, f in enumerate(filters):
-                one = Returned(returned.images[k : k + 1], returned.value_range)
-                self._returned[f] = one
-                self._draw(f, one)
-
-    def _draw(self, f, one):
-        cell = self.cells.get(f)
-        if cell is not None:
-            picture = shown(one, self.display).images[0]
-            cell.children[0].value = encode_png(upscale(picture, CELL_SIZE))
-
-    def _redraw(self):
-        with self._draw_lock:
-            for f, one in self._returned.items():
-                self._draw(f, one)
-
-    # ------------------------------------------------------------------ open
-    def open(self, f):
-        """Opens filter `f` of the selected layer in a `Dashboard` below the grid.
-
-        The dashboard has the browser's recipe (weights and jitter included)
-        and `max_iter`, starts from the seed the browser's filters started
-        from, and shows the filter's result (when formed) as its current
-        image. It replaces the dashboard opened before.
-
-        Returns:
-            The `Dashboard`.
-        """
-        from vis_widgets.dashboard import Dashboard
-
-        layer, recipe = self.layer, self._recipe(self.recipe)
-        if self.dashboard is not None:
-            self._dashboard_link.unlink()
-            self.dashboard.close()
-        dash = Dashboard.from_model(
-            self.model,
-            layer,
-            int(f),
-            input_range=self.input_range,
-            recipe=recipe,
-            pre_activation=self.pre_activation,
-            max_iter=self.max_iter_slider.value,
-            seed_input=self._seeds.get(recipe.name),
-            display=self.display,
-            layers_tab=False,
-        )
-        self._dashboard_link = link((self, "display"), (dash.state, "display"))
-        if f in self.results:
-            dash.state.current = self.results[f].copy()
-        title = widgets.HTML(f"<b>{layer.name}, filter {f}</b>")
-        self.opened.children = (title, dash.widget)
-        self.dashboard = dash
-        return dash
 
     def close(self):
         """Stops the run and closes the opened dashboard and every widget."""

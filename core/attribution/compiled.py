@@ -3,25 +3,71 @@
 `build` traces it once, with an input signature in which the batch size
 is unknown: the images, the per-sample target weights, the "use each
 sample's top class" flag, the method's numbers and the integrated-gradients
-baseline are all inputs, so no later call retraces.
+baseline are all inputs, so no later call retraces. `function` returns an
+engine's function of a kind (built the first time, then cached in its
+`_functions`); `top_k_scores` runs the one traced function of `top_k`.
 """
 
 import types
 
 import tensorflow as tf
 
+from ..compilation import intermediate_gradient_error
 from . import methods as m
+from . import probes as probes_lib
 
 __all__ = []  # implementation of the Attributor
 
 GRADIENT_MAPS = ("saliency", "input_x_gradient")
 NOISY_MAPS = ("smoothgrad", "squaregrad", "vargrad")
 SCORE_MAPS = ("scorecam", "faster_scorecam")
+# methods that differentiate with respect to a feature map inside the model
+INTERMEDIATE_GRADIENTS = ("gradcam", "gradcam++", "layercam", "guided_gradcam")
 
 
 def axis(data_format, rank):
     """The channel axis of a batched tensor: 1 for channels_first (rank > 2), else -1."""
     return 1 if data_format == "channels_first" and rank > 2 else -1
+
+
+def function(engine, method, modifier, cam, wrt, options):
+    """The engine's function of one kind of map, built (traced) the first time it is asked for.
+
+    Raises:
+        ValueError: where the model runs through XLA (channels_first on a CPU
+            without NCHW input gradients) and the map needs the gradient of a
+            feature map inside the model.
+    """
+    key = (method, modifier, cam, wrt, options)
+    if key not in engine._functions:
+        if engine._xla and (wrt is not None or method in INTERMEDIATE_GRADIENTS):
+            raise intermediate_gradient_error(
+                "`wrt_layer`" if wrt is not None else f"`method={method!r}`"
+            )
+        if method == "guided_gradcam":
+            probes = (probes_lib.probe(engine, None, [cam]), probes_lib.probe(engine, "guided"))
+        else:
+            extra = [c for c in (cam, wrt) if c is not None]
+            probes = (probes_lib.probe(engine, modifier, extra),)
+        engine._functions[key] = build(engine, method, probes, cam, wrt, dict(options))
+    return engine._functions[key]
+
+
+def top_k_scores(engine, x):
+    """The target's per-class scores of a batch (its softmax for logits), traced once."""
+    if "top_k" not in engine._functions:
+        forward = probes_lib.probe(engine, None)
+        softmax = engine.logits
+
+        def scores(x):
+            engine.trace_count += 1
+            values = m.per_channel(forward(x)[0], engine.target_axis)
+            return tf.nn.softmax(values, axis=-1) if softmax else values
+
+        spec = tf.TensorSpec([None, *engine.input_shape[1:]], tf.float32)
+        function = tf.function(scores, input_signature=[spec], autograph=False)
+        engine._functions["top_k"] = function.get_concrete_function()
+    return engine._functions["top_k"](tf.constant(x)).numpy()
 
 
 def build(engine, method, probes, cam, wrt, opts):

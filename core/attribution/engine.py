@@ -1,4 +1,11 @@
-"""The attribution engine: one object per model, one compiled function per kind of map."""
+"""The attribution engine: one object per model, one compiled function per kind of map.
+
+`Attributor` holds the public calls, their caches and the lock. What it
+reads of the model is resolved in `resolve` (the target, the CAM and wrt
+layers), the model is rebuilt and probed in `probes`, each kind of map is
+traced in `compiled` (from the pieces in `methods`), and the arguments are
+checked in `checks`.
+"""
 
 import threading
 import warnings
@@ -10,11 +17,9 @@ import tensorflow as tf
 
 from .. import backprop_modifiers as bm
 from .. import grad_modifiers
-from ..compilation import intermediate_gradient_error, model_call, needs_xla
-from . import checks, compiled
+from ..compilation import needs_xla
+from . import checks, compiled, resolve
 from . import graph as graph_lib
-from . import layers as layers_lib
-from . import methods as m
 
 __all__ = ["Attributor"]
 
@@ -112,31 +117,7 @@ class Attributor:
         self._model = weakref.ref(model) if _weak else (lambda: model)
         self.input_shape = tuple(graph_lib.model_input(model).shape)
         self._rebuilds, self._functions, self._cam_layers = {}, {}, {}
-        if output_layer is None:
-            path, role, how = _output_path(model), "output", "the model's output"
-        else:
-            path, role, how = layers_lib.resolve(model, output_layer, "output_layer")
-        layer = graph_lib.layer_at(model, path)
-        if pre_activation == "auto":
-            pre_activation = role == "output" and graph_lib.has_softmax(layer)
-        self.pre_activation = bool(pre_activation)
-        self._target_path = path
-        if self.pre_activation and not graph_lib.has_pre_activation(layer):
-            raise ValueError(
-                f"`pre_activation=True` needs a target layer with an activation. Received: "
-                f"layer '{layer.name}' ({type(layer).__name__}), which has none."
-            )
-        self.target = layers_lib.choice_in(self._rebuild(None), path, role, how)
-        self.logits = (
-            len(self.target.shape) == 2
-            and (self.pre_activation or getattr(layer, "activation", None) in _LINEAR)
-            and not isinstance(layer, keras.layers.Softmax)
-        )
-        self.num_classes = _channels(self.target)
-        if self.num_classes is None:
-            raise ValueError(
-                f"The target layer '{self.target.name}' has an unknown channel count."
-            )
+        resolve.target(self, model, output_layer, pre_activation)
         self.data_format = data_format or keras.config.image_data_format()
         self.input_axis = compiled.axis(self.data_format, len(self.input_shape))
         self.target_axis = compiled.axis(self.target.data_format, len(self.target.shape))
@@ -177,66 +158,7 @@ class Attributor:
         """
         key = layer if isinstance(layer, (type(None), int, str)) else id(layer)
         with self._lock:
-            return self._cam_layers.get(key) or self._resolve_cam_layer(key, layer)
-
-    def _resolve_cam_layer(self, key, layer):
-        if key not in self._cam_layers:
-            rebuilt = self._rebuild(None)
-            target = rebuilt.tensor(self.target.path, self.target.role)
-            if layer is None:
-                choice = layers_lib.find_cam_layer(rebuilt, target)
-            else:
-                choice = layers_lib.choice_in(rebuilt, *layers_lib.resolve(self.model, layer))
-                layers_lib.check_spatial(choice)
-                if not graph_lib.depends_on(target, rebuilt.tensor(choice.path, choice.role)):
-                    raise ValueError(
-                        f"`layer` must come before the target layer '{self.target.name}' (the "
-                        f"target must depend on it). Received: layer='{choice.name}'"
-                    )
-            self._cam_layers[key] = choice
-        return self._cam_layers[key]
-
-    def _rebuild(self, modifier):
-        key = ("callable", id(modifier)) if callable(modifier) else modifier
-        if key not in self._rebuilds:
-            pre = (self._target_path,) if self.pre_activation else ()
-            if modifier in bm.MODES:
-                rebuilt, report = bm.rewrite(self.model, modifier, pre_activation=pre)
-                bm.warn_report(report, stacklevel=4)
-            else:
-                source = self.model if modifier is None else modifier(self.model)
-                rebuilt = graph_lib.Rebuild(source, pre_activation=pre)
-            self._rebuilds[key] = (modifier, rebuilt)
-        return self._rebuilds[key][1]
-
-    def _probe(self, modifier, extra=()):
-        rebuilt = self._rebuild(modifier)
-        role = "pre" if self.pre_activation else self.target.role
-        outputs = [rebuilt.tensor(self.target.path, role)]
-        outputs += [rebuilt.tensor(c.path, c.role) for c in extra]
-        probe = keras.Model(rebuilt.input, outputs, name="vis_widgets_attribution_probe")
-        probe = model_call(probe)  # XLA where this CPU cannot differentiate NCHW convolutions
-
-        def forward(x):
-            out = probe(x, training=False)
-            return list(out) if isinstance(out, (list, tuple)) else [out]
-
-        return forward
-
-    # ----------------------------------------------------------------- compiled functions
-    def _function(self, method, modifier, cam, wrt, options):
-        key = (method, modifier, cam, wrt, options)
-        if key not in self._functions:
-            if self._xla and (wrt is not None or method in _INTERMEDIATE_GRADIENTS):
-                raise intermediate_gradient_error(
-                    "`wrt_layer`" if wrt is not None else f"`method={method!r}`"
-                )
-            if method == "guided_gradcam":
-                probes = (self._probe(None, [cam]), self._probe("guided"))
-            else:
-                probes = (self._probe(modifier, [c for c in (cam, wrt) if c is not None]),)
-            self._functions[key] = compiled.build(self, method, probes, cam, wrt, dict(options))
-        return self._functions[key]
+            return self._cam_layers.get(key) or resolve.cam_layer(self, key, layer)
 
     # ----------------------------------------------------------------- public calls
     def attribute(
@@ -341,10 +263,7 @@ class Attributor:
         modifier = bm.canonical(backprop_modifier)
         checks.combination(method, backprop_modifier, layer, wrt_layer)
         cam = self.cam_layer(layer) if method in checks.CAM_METHODS else None
-        wrt = None
-        if wrt_layer is not None:
-            spec = layers_lib.resolve(self.model, wrt_layer, "wrt_layer")
-            wrt = layers_lib.choice_in(self._rebuild(None), *spec)
+        wrt = resolve.wrt_layer(self, wrt_layer)
         if grad_modifier == DEFAULT:
             cam_like = method in checks.CAM_METHODS and method != "guided_gradcam"
             grad_modifier = None if cam_like else "absolute"
@@ -358,9 +277,9 @@ class Attributor:
         x, unbatched = checks.images(images, self.input_shape)
         weights, auto = checks.targets(targets, x.shape[0], self.num_classes, self.target.name)
         if "max_n" in params:  # at most every channel
-            params["max_n"] = min(params["max_n"], _channels(cam))
+            params["max_n"] = min(params["max_n"], resolve.channels(cam))
         numbers, baseline = checks.traced_numbers(method, params, x)
-        fn = self._function(method, modifier, cam, wrt, options)
+        fn = compiled.function(self, method, modifier, cam, wrt, options)
         out, used, flags = fn(
             tf.constant(x),
             tf.constant(weights),
@@ -410,43 +329,7 @@ class Attributor:
         k = min(k, self.num_classes)
         x, unbatched = checks.images(images, self.input_shape)
         with self._lock:
-            values = self._top_k_scores(x)
+            values = compiled.top_k_scores(self, x)
         indices = np.argsort(-values, axis=-1, kind="stable")[:, :k]
         probabilities = np.take_along_axis(values, indices, axis=-1)
         return (indices[0], probabilities[0]) if unbatched else (indices, probabilities)
-
-    def _top_k_scores(self, x):
-        if "top_k" not in self._functions:
-            forward = self._probe(None)
-            softmax = self.logits
-
-            def scores(x):
-                self.trace_count += 1
-                values = m.per_channel(forward(x)[0], self.target_axis)
-                return tf.nn.softmax(values, axis=-1) if softmax else values
-
-            spec = tf.TensorSpec([None, *self.input_shape[1:]], tf.float32)
-            function = tf.function(scores, input_signature=[spec], autograph=False)
-            self._functions["top_k"] = function.get_concrete_function()
-        return self._functions["top_k"](tf.constant(x)).numpy()
-
-
-_LINEAR = (None, keras.activations.linear)
-# methods that differentiate with respect to a feature map inside the model
-_INTERMEDIATE_GRADIENTS = ("gradcam", "gradcam++", "layercam", "guided_gradcam")
-
-
-def _channels(choice):
-    """The channel count of a chosen tensor."""
-    return choice.shape[compiled.axis(choice.data_format, len(choice.shape))]
-
-
-def _output_path(model):
-    """The name path of the layer producing the model's output (nested models entered)."""
-    tensor, path = model.outputs[0], []
-    while True:
-        op = graph_lib.producer(tensor)
-        path.append(op.name)
-        if not graph_lib.is_model(op):
-            return tuple(path)
-        tensor = op.outputs[tensor._keras_history[2]]
