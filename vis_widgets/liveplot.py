@@ -57,7 +57,9 @@ class LivePlot(RunProgress, OptimizerCallback):
     same `ipywidgets.Image`s, so nothing stacks up or flickers. Rendering
     happens on a separate thread, throttled by wall clock and keeping only
     the latest snapshot: the image at most `image_fps` times a second, the
-    curves at most `curve_fps`, always the first and the last iteration.
+    curves at most `curve_fps`; the image always at the first iteration, both
+    at the last (the curves' first frame waits `1 / curve_fps` seconds: one
+    point is no curve, and a panel drawn for it would be redrawn at once).
     The run thread only appends a few floats per iteration.
 
     The image is what `minimize` returns for the optimizer's current input
@@ -187,8 +189,9 @@ class LivePlot(RunProgress, OptimizerCallback):
         self.series.on_begin()
         self.frames = []
         self.stats = self._empty_stats()
-        self._next_image = self._next_curves = 0.0
         self._started = time.perf_counter()
+        self._next_image = 0.0
+        self._next_curves = self._started + 1.0 / self.curve_fps
         with self.hold_trait_notifications():
             self.max_iter = self.params["max_iter"]
             self.seconds = 0.0
@@ -204,7 +207,7 @@ class LivePlot(RunProgress, OptimizerCallback):
         self.series.callback(i, named_losses, overall_loss, grads, wrt_value)
         now = time.perf_counter()
         image_due = i == 0 or now >= self._next_image
-        curves_due = i == 0 or now >= self._next_curves
+        curves_due = now >= self._next_curves  # none at i == 0: one point is no curve
         if not (image_due or curves_due):
             return
         images, curves = self._renderers

@@ -39,7 +39,7 @@ def test_liveplot_alone_displays_once_and_updates_in_place(tiny_opt, fake_notebo
     assert image.value == live.image_png  # the view follows the model
     assert [step for step, _ in live.frames] == [1, 25]  # the first and last iterations
     assert len(values) == 2
-    assert live.stats["image_frames"] == 2 and live.stats["curve_frames"] == 2
+    assert live.stats["image_frames"] == 2 and live.stats["curve_frames"] == 1  # curves: the last
     assert (live.iteration, live.max_iter, live.finished) == (25, 25, True)
     assert find(live.widget, "vw-progress").value == 25
     tiny_opt.minimize(max_iter=10, callbacks=[live], verbose=False)
