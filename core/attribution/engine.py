@@ -7,6 +7,7 @@ traced in `compiled` (from the pieces in `methods`), and the arguments are
 checked in `checks`.
 """
 
+import functools
 import threading
 import warnings
 import weakref
@@ -24,6 +25,17 @@ from . import graph as graph_lib
 __all__ = ["Attributor"]
 
 DEFAULT = "default"  # grad_modifier: 'absolute' for gradient maps, None for CAMs
+
+
+def _serialized(method):
+    """Runs `method` under the engine's lock (calls from several threads queue up)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class Attributor:
@@ -161,6 +173,7 @@ class Attributor:
             return self._cam_layers.get(key) or resolve.cam_layer(self, key, layer)
 
     # ----------------------------------------------------------------- public calls
+    @_serialized
     def attribute(
         self,
         images,
@@ -227,37 +240,6 @@ class Attributor:
                 classes out of range, or an unusable layer.
             TypeError: for arguments of the wrong type or unknown parameters.
         """
-        with self._lock:
-            return self._attribute(
-                images,
-                targets,
-                method,
-                layer,
-                backprop_modifier,
-                grad_modifier,
-                keepdims,
-                normalize,
-                upsample,
-                raw,
-                wrt_layer,
-                method_params,
-            )
-
-    def _attribute(
-        self,
-        images,
-        targets,
-        method,
-        layer,
-        backprop_modifier,
-        grad_modifier,
-        keepdims,
-        normalize,
-        upsample,
-        raw,
-        wrt_layer,
-        method_params,
-    ):
         method = checks.method(method)
         params = checks.params(method, method_params)
         modifier = bm.canonical(backprop_modifier)
@@ -306,7 +288,7 @@ class Attributor:
 
     def _warn(self, message):
         self.last_warnings.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
 
     def top_k(self, images, k=5):
         """Returns the `k` best classes of each image and their probabilities.

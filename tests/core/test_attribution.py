@@ -343,10 +343,11 @@ def test_an_all_negative_cam_is_zeros_with_a_warning():
     kernel, bias = dense.get_weights()
     dense.set_weights([-np.abs(kernel), bias])  # features >= 0 (ReLU): every CAM <= 0
     attributor = Attributor(model)
-    with pytest.warns(RuntimeWarning, match=r"sample\(s\) \[0, 1\] is all non-positive"):
+    with pytest.warns(RuntimeWarning, match=r"sample\(s\) \[0, 1\] is all non-positive") as seen:
         maps = attributor.attribute(images(2), 0, method="gradcam")
     np.testing.assert_array_equal(maps, 0.0)
     assert attributor.last_warnings
+    assert seen[0].filename == __file__  # the warning points at the caller's line
 
 
 def test_the_engine_follows_the_models_weights_without_retracing():
