@@ -2,7 +2,7 @@
 
 import keras
 import pytest
-from widgetkit import WAIT, three_losses
+from widgetkit import WAIT, closed_after, three_losses
 
 from vis_widgets.core import Optimizer
 from vis_widgets.dashboard import Dashboard
@@ -26,20 +26,13 @@ def tiny_opt(tiny_model):
 @pytest.fixture
 def make_dashboard():
     """Builds dashboards (fast frame rates unless given) and always stops and closes them."""
-    made = []
 
     def make(opt, **kwargs):
         kwargs.setdefault("live_options", {"image_fps": 50, "curve_fps": 20})
         kwargs.setdefault("max_iter", 30)
-        dash = Dashboard(opt, **kwargs)
-        made.append(dash)
-        return dash
+        return Dashboard(opt, **kwargs)
 
-    yield make
-    for dash in made:
-        dash.stop()
-        assert dash.wait(WAIT)
-        dash.close()
+    yield from closed_after(make)
 
 
 @pytest.fixture
@@ -47,14 +40,11 @@ def make_explorer():
     """Builds attribution explorers, waits for their first maps, and closes them."""
     from vis_widgets.explorer import AttributionExplorer
 
-    made = []
-
-    def make(model, images=None, **kwargs):
-        explorer = AttributionExplorer(model, images, **kwargs)
-        made.append(explorer)
-        return explorer
-
-    yield make
-    for explorer in made:
+    def finish(explorer):
         assert explorer.wait(WAIT) and explorer.sanity.wait(WAIT)
         explorer.close()
+
+    def make(model, images=None, **kwargs):
+        return AttributionExplorer(model, images, **kwargs)
+
+    yield from closed_after(make, finish)

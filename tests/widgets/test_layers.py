@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 import pytest
-from widgetkit import WAIT, Gate, MinimizeSpy, find, find_all, png_size
+from widgetkit import WAIT, Gate, MinimizeSpy, closed_after, find, find_all, png_size
 
 from vis_widgets import layer_run
 from vis_widgets.core import OptimizerCallback
@@ -16,20 +16,12 @@ from vis_widgets.render import placeholder_png
 
 @pytest.fixture
 def make_browser(tiny_model):
-    made = []
-
     def make(**kwargs):
         kwargs.setdefault("input_range", (0.0, 1.0))
         kwargs.setdefault("jitter", 0.0)
-        browser = LayerBrowser(tiny_model, **kwargs)
-        made.append(browser)
-        return browser
+        return LayerBrowser(tiny_model, **kwargs)
 
-    yield make
-    for browser in made:
-        browser.stop()
-        assert browser.wait(WAIT)
-        browser.close()
+    yield from closed_after(make)
 
 
 def test_all_filters_run_as_one_batch_and_fill_a_labelled_grid_live(make_browser, monkeypatch):

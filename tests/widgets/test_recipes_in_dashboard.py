@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from widgetkit import WAIT, Gate, find, find_all
+from widgetkit import WAIT, Gate, closed_after, find, find_all
 
 from vis_widgets.core import (
     RECIPES,
@@ -21,21 +21,13 @@ TV = "TV(2.0) Loss"
 
 @pytest.fixture
 def make_recipe_dashboard(tiny_model):
-    made = []
-
     def make(**kwargs):
         kwargs.setdefault("live_options", {"image_fps": 50, "curve_fps": 20})
         kwargs.setdefault("input_range", (0.0, 1.0))
         kwargs.setdefault("layers_tab", False)
-        dash = Dashboard.from_model(tiny_model, "pred", 1, **kwargs)
-        made.append(dash)
-        return dash
+        return Dashboard.from_model(tiny_model, "pred", 1, **kwargs)
 
-    yield make
-    for dash in made:
-        dash.stop()
-        assert dash.wait(WAIT)
-        dash.close()
+    yield from closed_after(make)
 
 
 TRANSFORM_CONTROLS = ["pad", "jitter", "scale", "rotate", "jitter2"]

@@ -18,6 +18,28 @@ from vis_widgets.core import Optimizer, OptimizerCallback, keras_vis_losses
 WAIT = 60  # seconds: generous upper bounds, never expected to be reached
 
 
+def closed_after(build, finish=None):
+    """A fixture body: yields `make(*args, **kwargs) -> build(...)`, then ends every one built.
+
+    Ending is `finish(thing)` when given, else `stop()`, `wait` (which must
+    return True within WAIT) and `close()`.
+    """
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(build(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for thing in made:
+        if finish is not None:
+            finish(thing)
+            continue
+        thing.stop()
+        assert thing.wait(WAIT)
+        thing.close()
+
+
 class Gate(OptimizerCallback):
     """Blocks a run at iteration `at` until the test calls `open()`.
 
