@@ -179,8 +179,8 @@ def live_view(rounds):
         print(line)
     frames = stats["liveplot"][-1]
     print(f"(last liveplot run: {frames['image_frames']} image and {frames['curve_frames']} "
-          "curve frames, the first and last included; ms/img and ms/crv are render-thread "
-          "wall times, GIL waits included)")  # fmt: skip
+          "curve frames: the images include the first iteration, both the last; "
+          "ms/img and ms/crv are render-thread wall times, GIL waits included)")  # fmt: skip
 
     costs = isolated_costs(opt, seed)
     print(f"isolated, on one thread: image frame {costs['image']:.2f} ms (32x32 -> 256 px, "
