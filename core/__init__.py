@@ -18,7 +18,7 @@ Example:
 
 from . import backprop_modifiers, grad_modifiers
 from .attribution import Attributor
-from .callbacks import GifGenerator, History, OptimizerCallback, Print
+from .callbacks import GifGenerator, History, OptimizerCallback, Print, ignores_arrays
 from .input_modifiers import InputModifier, Jitter
 from .losses import ActivationMaximization, Diversity, Loss
 from .optimizer import Optimizer
@@ -74,6 +74,7 @@ __all__ = [
     "get_num_filters",
     "get_recipe",
     "grad_modifiers",
+    "ignores_arrays",
     "keras_vis_losses",
     "make_seed",
     "normalize",

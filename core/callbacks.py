@@ -21,8 +21,52 @@ __all__ = [
     "OptimizerCallback",
     "Print",
     "format_iteration",
+    "ignores_arrays",
+    "reads_arrays",
     "unique_keys",
 ]
+
+
+def ignores_arrays(method):
+    """Marks a `callback` method that never reads its `grads` and `wrt_value` arguments.
+
+    When every callback of a run is so marked, the optimizer skips copying
+    the gradients and the input to numpy after each iteration and passes
+    `None` for both (on small models that copy, and the synchronisation it
+    forces, are a few percent of the run). The mark belongs to the method,
+    not the class: a subclass that overrides `callback` reads the arrays
+    again unless it marks its own method too.
+
+    Args:
+        method: a `callback(self, i, named_losses, overall_loss, grads, wrt_value)`.
+
+    Returns:
+        The same function, marked.
+
+    Example:
+        ```python
+        class StopBelow(OptimizerCallback):
+            def __init__(self, threshold):
+                self.threshold = threshold
+
+            @ignores_arrays
+            def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+                if overall_loss < self.threshold:
+                    self.optimizer.stop()
+        ```
+    """
+    method.reads_arrays = False
+    return method
+
+
+def reads_arrays(callback):
+    """True unless the callback's `callback` method is marked with `ignores_arrays`.
+
+    Example:
+        >>> reads_arrays(History()), reads_arrays(OptimizerCallback())
+        (False, False)
+    """
+    return getattr(getattr(callback, "callback", None), "reads_arrays", True)
 
 
 class OptimizerCallback:
@@ -56,6 +100,7 @@ class OptimizerCallback:
     def on_begin(self):
         """Called once before the first iteration (differs: keras-vis has none)."""
 
+    @ignores_arrays
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Called after each iteration.
 
@@ -66,7 +111,8 @@ class OptimizerCallback:
                 samples for a batch).
             overall_loss: the sum of the weighted losses (mean over samples).
             grads: the gradients after the gradient modifier, numpy, batch
-                axis kept.
+                axis kept (None when every callback of the run is marked
+                with `ignores_arrays`; so is `wrt_value`).
             wrt_value: the value the gradients were taken against (the input
                 after the `pre` modifiers, before the in-tape transforms and
                 the update), numpy. With a parameterization: the image in
@@ -91,7 +137,8 @@ class CallbackList:
     """The callbacks of one run: calls their hooks in order, with one error policy.
 
     `begin` calls `set_optimizer` and `on_begin` of each callback in turn;
-    `iteration` calls each `callback`; `end` calls every `on_end`, also when
+    `iteration` calls each `callback`; `reads_arrays` tells the optimizer
+    whether any of them reads `grads` and `wrt_value`; `end` calls every `on_end`, also when
     one of them raises. When the run itself succeeded, the first `on_end`
     error is raised after all of them ran; when the run failed, the run's own
     error wins and `on_end` errors become warnings.
@@ -108,6 +155,7 @@ class CallbackList:
 
     def __init__(self, callbacks):
         self.callbacks = list(callbacks)
+        self.reads_arrays = any(reads_arrays(c) for c in self.callbacks)
 
     def __bool__(self):
         return bool(self.callbacks)
@@ -158,6 +206,7 @@ class Print(OptimizerCallback):
     def __init__(self, interval=1):
         self.interval = check_int(interval, "interval", min_value=1, type_error=ValueError)
 
+    @ignores_arrays
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Prints the line when `(i + 1) % interval == 0`."""
         if (i + 1) % self.interval == 0:
@@ -189,6 +238,7 @@ class History(OptimizerCallback):
         self.history = {}
         self.iterations = []
 
+    @ignores_arrays
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Appends this iteration's values."""
         keys = unique_keys([name for name, _ in named_losses])

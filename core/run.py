@@ -190,8 +190,9 @@ def run_loop(live, step, max_iter, variables, callbacks, loss_names, stop_event)
 
     After each iteration `live` holds the new state, current input, count
     and statistics; then the callbacks run (they see the gradients and the
-    value they were taken against, as numpy); a `stop_event` set by then
-    ends the run before the next iteration.
+    value they were taken against, as numpy, unless none of them reads
+    those: `CallbackList.reads_arrays`); a `stop_event` set by then ends the
+    run before the next iteration.
 
     Returns:
         `(grads, wrt_value)` of the last iteration (tf tensors).
@@ -207,7 +208,10 @@ def run_loop(live, step, max_iter, variables, callbacks, loss_names, stop_event)
         live.iterations = i + 1
         if callbacks:
             named, overall = live.named_losses(loss_names)
-            callbacks.iteration(i, named, overall, grads.numpy(), wrt_value.numpy())
+            if callbacks.reads_arrays:
+                callbacks.iteration(i, named, overall, grads.numpy(), wrt_value.numpy())
+            else:
+                callbacks.iteration(i, named, overall, None, None)
         if stop_event.is_set():
             break
     return grads, wrt_value

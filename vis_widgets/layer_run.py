@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from vis_widgets.core import ActivationMaximization, Optimizer, build_recipe, keras_vis_losses
-from vis_widgets.core.callbacks import OptimizerCallback
+from vis_widgets.core.callbacks import OptimizerCallback, ignores_arrays
 from vis_widgets.core.visualization.activation_maximization import is_softmax
 from vis_widgets.display import result_input, returned_images
 from vis_widgets.frames import Frame, RenderThread
@@ -274,6 +274,7 @@ class GridFeed(OptimizerCallback):
         """Starts the render thread."""
         self._renderer = RenderThread(self._render)
 
+    @ignores_arrays
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Submits the current input when the throttle allows (always the first)."""
         now = time.perf_counter()

@@ -12,7 +12,7 @@ import threading
 
 from traitlets import Bool, HasTraits
 
-from vis_widgets.core.callbacks import OptimizerCallback
+from vis_widgets.core.callbacks import OptimizerCallback, ignores_arrays
 
 
 class Runner(HasTraits):
@@ -113,6 +113,7 @@ class StopMonitor(OptimizerCallback):
         """Stops at once when Stop came before the run began."""
         self._check()
 
+    @ignores_arrays
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Stops after this iteration when Stop was requested."""
         self._check()

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from vis_widgets.core import History
+from vis_widgets.core import History, ignores_arrays
 
 OVERALL = "overall loss"
 
@@ -35,6 +35,7 @@ class LossSeries(History):
         self.history = {key: [] for key in [*keys, OVERALL]}
         self.iterations = []
 
+    @ignores_arrays
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Appends this iteration's unweighted, then weighted values, then `i` (last)."""
         raw = self.optimizer.per_sample_raw_losses

@@ -14,8 +14,9 @@ from vis_widgets.core import (
     OptimizerCallback,
     PixelImage,
     Print,
+    ignores_arrays,
 )
-from vis_widgets.core.callbacks import format_iteration
+from vis_widgets.core.callbacks import CallbackList, format_iteration, reads_arrays
 from vis_widgets.core.utils import deprocess_input
 
 
@@ -65,6 +66,48 @@ def test_history_records_each_iteration_and_resets_per_run(identity_model):
     np.testing.assert_allclose(total, history.history["overall loss"], rtol=1e-5)
     opt.minimize(max_iter=2, callbacks=[history], verbose=False)
     assert history.iterations == [0, 1]
+
+
+class Arrays(OptimizerCallback):
+    """Records what `grads` and `wrt_value` each iteration handed over."""
+
+    def __init__(self):
+        self.seen = []
+
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        self.seen.append((grads, wrt_value))
+
+
+class Ignoring(Arrays):
+    @ignores_arrays
+    def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+        self.seen.append((grads, wrt_value))
+
+
+def test_arrays_are_skipped_only_when_no_callback_reads_them(identity_model):
+    opt = _opt(identity_model)
+    ignoring = Ignoring()
+    _, grads, wrt_value = opt.minimize(max_iter=3, callbacks=[ignoring, History()], verbose=False)
+    assert ignoring.seen == [(None, None)] * 3
+    assert isinstance(grads, np.ndarray) and isinstance(wrt_value, np.ndarray)  # minimize's own
+    reading, ignoring = Arrays(), Ignoring()
+    opt.minimize(max_iter=3, callbacks=[ignoring, reading], verbose=False)
+    for seen in (reading.seen, ignoring.seen):  # one reader: every callback gets the arrays
+        assert all(isinstance(g, np.ndarray) and isinstance(w, np.ndarray) for g, w in seen)
+    np.testing.assert_array_equal(ignoring.seen[-1][0], reading.seen[-1][0])
+
+
+def test_the_mark_belongs_to_the_method_not_the_class():
+    class Overriding(History):  # overrides a marked method without marking its own
+        def callback(self, i, named_losses, overall_loss, grads, wrt_value):
+            pass
+
+    assert not reads_arrays(History()) and not reads_arrays(Print())
+    assert not reads_arrays(OptimizerCallback()) and not reads_arrays(Ignoring())
+    assert reads_arrays(Overriding()) and reads_arrays(Arrays())
+    assert reads_arrays(object())  # duck-typed: assumed to read them
+    assert not CallbackList([History(), Print()]).reads_arrays
+    assert CallbackList([History(), Arrays()]).reads_arrays
 
 
 def test_callbacks_get_the_optimizer_and_params(identity_model):
