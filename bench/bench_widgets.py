@@ -20,7 +20,7 @@ rounds), medians over rounds:
   stop monitor, live plot, run recorder and the record shown afterwards.
 One LivePlot (and one Dashboard) is made before timing and reused by every
 round, as a dashboard reuses its own; a warm-up run of every mode first
-traces the steps and pays matplotlib's one-time font loading (reported).
+traces the steps (reported).
 Not in a notebook, nothing is shown but everything is rendered (the widgets
 have no front-end to send to). Target: liveplot / headless <= 1.15.
 
@@ -102,7 +102,7 @@ class Modes:
 
 
 def isolated_costs(opt, seed, repeats=20):
-    """Per-frame costs measured alone on this thread (ms): image, curves full draw and blit."""
+    """Per-frame costs measured alone on this thread (ms): an image frame, a curves frame."""
 
     def image_frame():
         picture = shown(returned_images(opt, seed), "stretched")
@@ -112,8 +112,6 @@ def isolated_costs(opt, seed, repeats=20):
     x = np.arange(ITERATIONS)
     keys = ("ActivationMax Loss", "L-6.0 Norm Loss", "TV(2.0) Loss", "overall loss")
     series = {k: np.cumsum(np.random.default_rng(0).normal(size=ITERATIONS)) for k in keys}
-    flipped = {k: -v for k, v in series.items()}  # beyond every axis: a full draw each time
-    count = iter(range(10**9))
 
     def timed(fn):
         fn()
@@ -122,11 +120,10 @@ def isolated_costs(opt, seed, repeats=20):
             fn()
         return (time.perf_counter() - start) / repeats * 1000
 
-    full = timed(lambda: panels.render(x, flipped if next(count) % 2 else series, ITERATIONS))
-    draws = panels.full_draws
-    blit = timed(lambda: panels.render(x, series, ITERATIONS))
-    assert panels.full_draws == draws, "the blit timing drew fully"
-    return {"image": timed(image_frame), "curves_full": full, "curves_blit": blit}
+    return {
+        "image": timed(image_frame),
+        "curves": timed(lambda: panels.render(x, series, ITERATIONS, "weighted losses")),
+    }
 
 
 def live_view(rounds):
@@ -138,7 +135,7 @@ def live_view(rounds):
 
     start = time.perf_counter()
     warm = {name: getattr(modes, name)()[0] for name in names}
-    print(f"warm-up (tracing, first figure draw): {time.perf_counter() - start:.1f} s; " +
+    print(f"warm-up (tracing, first frames): {time.perf_counter() - start:.1f} s; " +
           ", ".join(f"{n} {s:.2f} s" for n, s in warm.items()))  # fmt: skip
 
     seconds = {name: [] for name in names}
@@ -184,8 +181,8 @@ def live_view(rounds):
 
     costs = isolated_costs(opt, seed)
     print(f"isolated, on one thread: image frame {costs['image']:.2f} ms (32x32 -> 256 px, "
-          f"stretched, PNG), curve panels full draw {costs['curves_full']:.1f} ms, blit "
-          f"{costs['curves_blit']:.1f} ms (4 panels, 460x242 PNG)")  # fmt: skip
+          f"stretched, PNG), curves frame {costs['curves']:.2f} ms (4 panels of "
+          f"{ITERATIONS} points, SVG)")  # fmt: skip
     paired = {
         n: statistics.median(a / b for a, b in zip(seconds[n], seconds["headless"]))
         for n in names[1:]

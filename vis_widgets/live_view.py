@@ -16,9 +16,9 @@ from vis_widgets.display import DISPLAY_MODES
 from vis_widgets.progress import ProgressView
 
 
-def image_view(source, trait, css_class):
-    """Returns an `ipywidgets.Image` that follows `source.<trait>` (PNG bytes)."""
-    image = widgets.Image(format="png", value=getattr(source, trait))
+def image_view(source, trait, css_class, format="png"):
+    """Returns an `ipywidgets.Image` that follows `source.<trait>` (bytes of `format`)."""
+    image = widgets.Image(format=format, value=getattr(source, trait))
     image.add_class(css_class)
     dlink((source, trait), (image, "value"))
     return image
@@ -72,7 +72,7 @@ class LiveView:
             "vw-display", [(m, m) for m in DISPLAY_MODES], ["for the eye", "what minimize returns"]
         )
         link((settings, "display"), (self.display_toggle, "value"))
-        self.curves = image_view(live, "curves_png", "vw-curves")
+        self.curves = image_view(live, "curves_svg", "vw-curves", format="svg+xml")
         self.curves_mode = toggle(
             "vw-curves-mode",
             [("weighted", False), ("unweighted", True)],

@@ -5,7 +5,7 @@ records numbers and, when the wall-clock throttles allow, hands the latest
 snapshot to one of two render threads (`vis_widgets.frames`). The image
 thread encodes the picture and publishes `image_png` and `range_text` with
 the progress (`iteration`, `seconds`, `finished`); the curve thread
-publishes `curves_png` and `values_html`. Two threads, so a slow curve draw
+publishes `curves_svg` and `values_html`. Two threads, so a slow curve draw
 (the first one loads matplotlib's fonts) never holds the picture back; each
 trait has one writer. Views follow those traits through links (`widget`
 builds the standalone ones; a `Dashboard` builds its own); owners steer it
@@ -20,8 +20,8 @@ import warnings
 import ipywidgets as widgets
 from traitlets import Any, Bool, Bytes, Enum, Instance, Unicode
 
-from vis_widgets.core.callbacks import OptimizerCallback
-from vis_widgets.curves import CurvePanels, values_html
+from vis_widgets.core.callbacks import OptimizerCallback, ignores_arrays
+from vis_widgets.curves import CurvePanels, placeholder_svg, values_html
 from vis_widgets.display import (
     DISPLAY_MODES,
     STRETCHED,
@@ -86,9 +86,10 @@ class LivePlot(RunProgress, OptimizerCallback):
         raw, labels, display, shown: traits the owner sets (or links):
             unweighted curves; the captions of a batch's cells; the display
             mode; a `Returned` batch to show now (between runs).
-        image_png, curves_png, range_text, values_html: traits published
-            with the frames: the picture, the curves, which values it shows
-            black to white, the latest loss values as an HTML table.
+        image_png, curves_svg, range_text, values_html: traits published
+            with the frames: the picture (PNG), the curves (SVG), which
+            values the picture shows black to white, the latest loss values
+            as an HTML table.
         iteration, max_iter, seconds, finished: the run's progress as of
             the latest frame (`max_iter` is 0 before the first run).
         series: the `LossSeries` of the latest run (every iteration).
@@ -110,7 +111,7 @@ class LivePlot(RunProgress, OptimizerCallback):
     shown = Instance(Returned, allow_none=True)
 
     image_png = Bytes(placeholder_png(*IMAGE_PLACEHOLDER[1:], IMAGE_PLACEHOLDER[0]))
-    curves_png = Bytes(placeholder_png(*CURVES_PLACEHOLDER[1:], CURVES_PLACEHOLDER[0]))
+    curves_svg = Bytes(placeholder_svg(*CURVES_PLACEHOLDER[1:], CURVES_PLACEHOLDER[0]))
     range_text = Unicode("")
     values_html = Unicode("")
 
@@ -202,6 +203,7 @@ class LivePlot(RunProgress, OptimizerCallback):
         kind = RenderThread if self.threaded else InlineRenderer
         self._renderers = (kind(self._render_image), kind(self._render_curves))
 
+    @ignores_arrays
     def callback(self, i, named_losses, overall_loss, grads, wrt_value):
         """Records this iteration's losses; hands a snapshot to the renderer when due."""
         self.series.callback(i, named_losses, overall_loss, grads, wrt_value)
@@ -294,7 +296,7 @@ class LivePlot(RunProgress, OptimizerCallback):
             if not len(x):
                 return
             title = "unweighted losses (overall: weighted)" if self.raw else "weighted losses"
-            self.curves_png = self._panels.render(x, series, max(self.max_iter, 1), title)
+            self.curves_svg = self._panels.render(x, series, max(self.max_iter, 1), title)
             self.values_html = values_html(self.series.latest(), raw=self.raw)
 
     def _redraw_image(self, change):

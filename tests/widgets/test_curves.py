@@ -1,10 +1,10 @@
-"""The curve panels (one per loss, each on its own scale), their blitting, the values table."""
+"""The curve panels (one per loss, each on its own scale, an SVG picture), the values table."""
 
 import numpy as np
 import pytest
-from widgetkit import png_size
+from widgetkit import SVG, svg_size, svg_tree
 
-from vis_widgets.curves import CurvePanels, values_html
+from vis_widgets.curves import CurvePanels, nice_ticks, placeholder_svg, values_html
 from vis_widgets.series import LossSeries
 
 
@@ -16,42 +16,114 @@ def _series(n):
     }
 
 
+def _titles(root):
+    return [t.text for t in root.iter(f"{SVG}text")]
+
+
+def _lines(root):
+    """Each polyline's points as an (n, 2) array, in drawing order."""
+    return [
+        np.array([[float(v) for v in p.split(",")] for p in line.get("points").split()])
+        for line in root.iter(f"{SVG}polyline")
+    ]
+
+
+def _frames(root):
+    """Each panel's plot area `(left, top, right, bottom)`: the outlined rectangles."""
+    boxes = []
+    for rect in root.iter(f"{SVG}rect"):
+        if rect.get("stroke"):
+            x, y = float(rect.get("x")), float(rect.get("y"))
+            boxes.append((x, y, x + float(rect.get("width")), y + float(rect.get("height"))))
+    return boxes
+
+
 def test_each_series_gets_its_own_panel_and_scale():
     panels = CurvePanels(width=460, row_height=110)
-    png = panels.render(np.arange(50), _series(50), 100, "weighted losses")
-    assert png[:4] == b"\x89PNG"
-    assert png_size(png) == (460, 2 * 110 + 22)  # 3 panels: 2 rows of 2
-    axes = panels.figure.axes
-    assert [a.get_title() for a in axes] == list(_series(1))
-    lo, hi = axes[1].get_ylim()  # the tiny TV term fills its own axis
+    svg = panels.render(np.arange(50), _series(50), 100, "weighted losses")
+    assert svg.startswith(b"<svg") and svg_size(svg) == (460, 2 * 110 + 22)  # 2 rows of 2
+    root = svg_tree(svg)
+    texts = _titles(root)
+    assert texts[0] == "weighted losses" and all(key in texts for key in _series(1))
+    assert list(panels.limits) == list(_series(1))
+    lo, hi = panels.limits["TV(2.0) Loss"]  # the tiny term fills its own axis
     assert 0.0015 < lo < 0.002 and 0.004 < hi < 0.0045
-    assert all(a.get_yscale() == "linear" for a in axes)
+    assert len(_lines(root)) == 3 and len(_frames(root)) == 3
     one = CurvePanels().render(np.arange(3), {"overall loss": np.zeros(3)}, 10)
-    assert png_size(one) == (460, 110 + 22)  # one row
+    assert svg_size(one) == (460, 110 + 22)  # one row
 
 
-def test_panels_are_blitted_and_fully_redrawn_only_when_an_axis_must_change():
+def test_a_line_maps_its_values_onto_its_panel():
     panels = CurvePanels()
-    x, series = np.arange(100), _series(100)
-    panels.render(x[:10], {k: v[:10] for k, v in series.items()}, 100, "t")
-    assert (panels.full_draws, panels.blits) == (1, 0)
-    # the activation falls past its axis: a full draw; within the limits: lines only
-    grown = {k: v[:11].copy() for k, v in series.items()}
-    grown["ActivationMax Loss"][10] = -50.0
-    panels.render(x[:11], grown, 100, "t")
-    assert panels.full_draws == 2
-    series["ActivationMax Loss"][10] = -50.0
-    limits = panels.figure.axes[0].get_ylim()
-    flat = {k: np.r_[v[:11], np.full(5, v[10])] for k, v in series.items()}
-    panels.render(x[:16], flat, 100, "t")
-    assert (panels.full_draws, panels.blits) == (2, 1)
-    assert panels.figure.axes[0].get_ylim() == limits
-    panels.render(x[:16], flat, 100, "another title")  # a new layout
-    assert panels.full_draws == 3
-    nan = {k: np.full(16, np.nan) for k in series}
-    assert panels.render(x[:16], nan, 100, "t")[:4] == b"\x89PNG"
-    zero = panels.render(x[:3], {"TV(2.0) Loss": np.zeros(3)}, 100, "t")
-    assert zero[:4] == b"\x89PNG" and panels.figure.axes[0].get_ylim() == (-1.0, 1.0)
+    values = np.array([3.0, 1.0, 2.0, 0.0])
+    root = svg_tree(panels.render(np.arange(4), {"TV(2.0) Loss": values}, 4))
+    (left, top, right, bottom), (line,) = _frames(root)[0], _lines(root)
+    lo, hi = panels.limits["TV(2.0) Loss"]
+    assert lo < 0.0 and hi > 3.0  # padded around the data
+    np.testing.assert_allclose(line[:, 0], left + np.arange(4) / 3 * (right - left), atol=0.06)
+    expected_y = bottom - (values - lo) / (hi - lo) * (bottom - top)
+    np.testing.assert_allclose(line[:, 1], expected_y, atol=0.06)
+    # the y tick labels are the axis's round numbers, the x ones the iterations
+    texts = list(root.iter(f"{SVG}text"))
+    y_labels = [t.text for t in texts if t.get("text-anchor") == "end"]
+    assert y_labels == [f"{t:.3g}" for t in nice_ticks(lo, hi, 3)]
+    x_labels = [t.text for t in texts if t.get("text-anchor") == "middle"][1:]  # after the title
+    assert x_labels == ["0", "1", "2", "3"]
+
+
+def test_the_first_steps_leave_the_axis_and_a_nan_breaks_the_line():
+    panels = CurvePanels()
+    values = np.r_[50.0, 20.0, np.linspace(2.0, 1.0, 38)]  # total variation from noise
+    values[25] = np.nan
+    root = svg_tree(panels.render(np.arange(40), {"TV(2.0) Loss": values}, 40))
+    hi = panels.limits["TV(2.0) Loss"][1]
+    assert hi < 2.2  # scaled to the latest 90%: the first two points are beyond it
+    lines = _lines(root)
+    assert [len(line) for line in lines] == [25, 14]  # split at the NaN, nothing dropped
+    top = _frames(root)[0][1]
+    assert lines[0][0, 1] < top  # the first point is drawn above the axis (and clipped)
+    assert len(list(root.iter(f"{SVG}clipPath"))) == 1
+    nan = panels.render(np.arange(5), {"overall loss": np.full(5, np.nan)}, 5)
+    assert _lines(svg_tree(nan)) == [] and panels.limits["overall loss"] == (-1.0, 1.0)
+    panels.render(np.arange(3), {"TV(2.0) Loss": np.zeros(3)}, 5)
+    assert panels.limits["TV(2.0) Loss"] == (-1.0, 1.0)
+
+
+def test_a_long_line_keeps_each_pixel_columns_extremes():
+    panels = CurvePanels()
+    values = np.sin(np.arange(20_000) / 50.0)
+    values[12_345] = 3.0  # one spike
+    svg = panels.render(np.arange(20_000), {"overall loss": values}, 20_000)
+    (line,) = _lines(svg_tree(svg))
+    left, top, right, bottom = _frames(svg_tree(svg))[0]
+    assert len(line) <= 4 * (right - left + 1) and len(svg) < 60_000
+    assert line[:, 1].min() == pytest.approx(top + 0.12 / 1.24 * (bottom - top), abs=0.06)
+    assert np.all(np.diff(line[:, 0]) >= 0)  # still drawn left to right
+
+
+def test_labels_are_escaped_and_the_placeholder_is_a_picture():
+    svg = CurvePanels().render(np.arange(3), {"<b>&'": np.ones(3)}, 3, "a < b")
+    assert "<b>&'" in _titles(svg_tree(svg)) and "a < b" in _titles(svg_tree(svg))
+    empty = placeholder_svg(460, 242, "the curves appear here")
+    assert svg_size(empty) == (460, 242) and _titles(svg_tree(empty)) == ["the curves appear here"]
+
+
+@pytest.mark.parametrize(
+    "low, high, count, integer",
+    [(0, 499, 4, True), (0, 9, 4, True), (-0.93, 0.41, 3, False), (1e-4, 3e-4, 3, False),
+     (-20, -1, 3, False), (1e5, 1.7e5, 3, False), (0.5, 0.5000001, 3, False)],
+)  # fmt: skip
+def test_ticks_are_round_and_inside_the_axis(low, high, count, integer):
+    ticks = nice_ticks(low, high, count, integer=integer)
+    assert 1 <= len(ticks) <= count + 2 and ticks == sorted(ticks)
+    assert all(low - 1e-12 <= t <= high + 1e-12 for t in ticks)
+    steps = np.diff(ticks)
+    if len(ticks) > 1:
+        np.testing.assert_allclose(steps, steps[0])
+        mantissa = steps[0] / 10 ** np.floor(np.log10(steps[0]))
+        assert round(mantissa, 6) in (1, 2, 2.5, 5)
+        assert not integer or steps[0] >= 1
+    assert nice_ticks(1.0, 1.0) == [1.0] and nice_ticks(0.0, np.inf) == [0.0]
 
 
 def test_the_values_table_gives_each_terms_latest_value(tiny_opt):

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from widgetkit import WAIT, find, find_all, png_size
+from widgetkit import WAIT, find, find_all, png_size, svg_size
 
 from vis_widgets.core import History
 from vis_widgets.dashboard import Dashboard
@@ -56,7 +56,7 @@ def test_the_views_follow_the_state_and_the_live_plot(tiny_opt, make_dashboard):
     seed_picture = shown(returned_images(tiny_opt, dash.current_input), "stretched")
     assert dash.range_text.value == seed_picture.range_text() != ""
     assert png_size(dash.image.value) == (264, 264)
-    assert png_size(dash.curves.value) == (460, 242)  # the placeholder
+    assert svg_size(dash.curves.value) == (460, 242)  # the placeholder
     # one display setting: the toggle, the state and the live plot are linked
     dash.display_toggle.value = "as returned"
     assert state.display == live.display == "as returned"
@@ -70,7 +70,7 @@ def test_the_views_follow_the_state_and_the_live_plot(tiny_opt, make_dashboard):
     assert live.iteration == state.iteration == 6 == dash.progress.bar.value
     dash.progress.bar.value = 2  # as a front-end could
     assert state.iteration == live.iteration == 6
-    assert dash.curves.value == live.curves_png and dash.image.value == live.image_png
+    assert dash.curves.value == live.curves_svg and dash.image.value == live.image_png
     assert "<td>TV(2.0) Loss</td>" in dash.values.value
 
 

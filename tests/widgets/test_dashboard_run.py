@@ -55,7 +55,8 @@ def test_run_updates_the_image_several_times_and_progress_reaches_max_iter(
     assert dash.state.iteration == 60
     assert "60 / 60" in dash.progress.text.value
     assert "it/s" in dash.progress.text.value
-    assert dash.curves.value[:4] == b"\x89PNG"
+    assert bytes(dash.curves.value) == dash.live.curves_svg  # an SVG picture of the curves
+    assert b"<polyline" in dash.live.curves_svg
     assert "done" in dash.state.status and "warning" not in dash.state.status
     assert not dash.running
     assert not dash.run_button.disabled and dash.stop_button.disabled

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from widgetkit import Slow, find, png_size
+from widgetkit import Slow, find, png_size, svg_size
 
 from vis_widgets.core import Jitter, OptimizerCallback
 from vis_widgets.core.utils import to_display_image, upscale
@@ -54,9 +54,10 @@ def test_liveplot_alone_displays_once_and_updates_in_place(tiny_opt, fake_notebo
 def test_every_image_starts_with_a_placeholder_not_an_empty_picture():
     live = LivePlot()
     assert png_size(live.image_png) == (256, 256)
-    assert png_size(live.curves_png) == (460, 242)
-    for css in ("vw-image", "vw-curves"):
-        assert find(live.widget, css).value[:4] == b"\x89PNG"
+    assert svg_size(live.curves_svg) == (460, 242)
+    image, curves = find(live.widget, "vw-image"), find(live.widget, "vw-curves")
+    assert (image.format, image.value[:4]) == ("png", b"\x89PNG")
+    assert (curves.format, curves.value) == ("svg+xml", live.curves_svg)
     assert live.range_text == "" and live.values_html == ""
 
 
@@ -139,9 +140,9 @@ def test_shown_draws_a_batch_now_and_the_raw_toggle_redraws_the_curves(tiny_opt)
     live.shown = returned_images(tiny_opt, np.full((1, 12, 12, 3), 0.3, np.float32))
     assert png_size(live.image_png) == (264, 264)
     tiny_opt.minimize(max_iter=5, callbacks=[live], verbose=False)
-    weighted = live.curves_png
+    weighted = live.curves_svg
     live.raw = True
-    assert live.curves_png != weighted and "<th>unweighted</th><th>weighted</th>" in (
+    assert live.curves_svg != weighted and "<th>unweighted</th><th>weighted</th>" in (
         live.values_html
     )
 

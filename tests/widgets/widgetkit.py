@@ -8,6 +8,7 @@ change does not break them for the wrong reason.
 import io
 import threading
 import time
+from xml.etree import ElementTree
 
 import keras
 import numpy as np
@@ -144,6 +145,20 @@ def find(root, css_class=None, description=None, kind=None):
 def png_size(data):
     """The `(width, height)` of PNG bytes."""
     return Image.open(io.BytesIO(data)).size
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_tree(data):
+    """The root element of SVG bytes (parsing fails on a malformed document)."""
+    return ElementTree.fromstring(data)
+
+
+def svg_size(data):
+    """The `(width, height)` in pixels of SVG bytes."""
+    root = svg_tree(data)
+    return int(float(root.get("width"))), int(float(root.get("height")))
 
 
 class EngineSpy:
