@@ -165,7 +165,7 @@ class LayerBrowser(FilterGrid, RunProgress):
         self.runner.observe(self._running_changed, names="running")
         self._running_changed(None)
         self.display_toggle = widgets.ToggleButtons(
-            options=list(DISPLAY_MODES), style={"button_width": "90px"}
+            options=list(DISPLAY_MODES), style={"button_width": "auto"}
         )
         self.display_toggle.add_class("vw-layer-display")
         link((self, "display"), (self.display_toggle, "value"))

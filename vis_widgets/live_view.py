@@ -35,7 +35,7 @@ def html_view(source, trait, css_class, **layout):
 def toggle(css_class, options, tooltips):
     """Returns small `ToggleButtons` with a CSS class."""
     buttons = widgets.ToggleButtons(
-        options=options, tooltips=tooltips, style={"button_width": "90px"}
+        options=options, tooltips=tooltips, style={"button_width": "auto"}
     )
     buttons.add_class(css_class)
     return buttons

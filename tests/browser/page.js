@@ -179,12 +179,20 @@
     async pixels(selector) {
       const img = document.querySelector(selector);
       const blob = await (await fetch(img.src)).blob();
-      const bmp = await createImageBitmap(blob);
+      let bmp;
+      if (blob.type === 'image/svg+xml') {
+        // createImageBitmap decodes no SVG: rasterize it through an <img> of the same src
+        bmp = new Image();
+        bmp.src = img.src;
+        await bmp.decode();
+      } else {
+        bmp = await createImageBitmap(blob);
+      }
       const c = document.createElement('canvas');
-      c.width = bmp.width;
-      c.height = bmp.height;
+      c.width = bmp.naturalWidth || bmp.width;
+      c.height = bmp.naturalHeight || bmp.height;
       const ctx = c.getContext('2d');
-      ctx.drawImage(bmp, 0, 0);
+      ctx.drawImage(bmp, 0, 0, c.width, c.height);
       const d = ctx.getImageData(0, 0, c.width, c.height).data;
       let sum = 0;
       let sq = 0;
