@@ -32,8 +32,8 @@ def ignores_arrays(method):
 
     When every callback of a run is so marked, the optimizer skips copying
     the gradients and the input to numpy after each iteration and passes
-    `None` for both (on small models that copy, and the synchronisation it
-    forces, are a few percent of the run). The mark belongs to the method,
+    `None` for both (on small models those copies are a few percent of the
+    run; the losses are still fetched every iteration). The mark belongs to the method,
     not the class: a subclass that overrides `callback` reads the arrays
     again unless it marks its own method too.
 

@@ -16,12 +16,14 @@ points, against tens of milliseconds for a matplotlib redraw, which on a
 two-core machine is time taken from the run being watched (see
 `bench/bench_widgets.py`). Every frame is computed whole from the data, so
 axes follow the data exactly and no drawing state is kept between frames.
-A line longer than twice its panel's width in pixels keeps, per pixel
-column, its minimum and maximum (spikes stay visible).
+A line with at least four points per pixel column of its panel keeps, per
+column, its first, lowest, highest and last point (spikes stay visible). A
+NaN breaks a line; an infinite value is drawn as a spike off the axis.
 """
 
 import html
 import math
+import re
 
 import numpy as np
 
@@ -34,6 +36,8 @@ _SKIP_FROM = 20  # ...once there are this many
 _TITLE_BAND = 22  # pixels over the panels for the picture's title
 _PAD = 0.12  # the y axis leaves this fraction of the data's span free above and below
 _FAR = 1000.0  # points beyond the axis are drawn at most this many pixels outside it
+_CHAR_WIDTH = 5.6  # about the width of a title character, in pixels (9.5 px DejaVu Sans)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
 
 
 def _scaled_part(values):
@@ -49,14 +53,22 @@ def _finite(values):
 
 
 def _limits(values, pad=_PAD):
-    """Padded `(low, high)` y limits for a panel's values (`pad`: a fraction of their span)."""
+    """Padded `(low, high)` y limits for a panel's values (`pad`: a fraction of their span).
+
+    Always `low < high`, both finite (also for subnormal or near-overflow data).
+    """
     data = _finite(values)
     if data.size == 0:
         return -1.0, 1.0
     lo, hi = float(data.min()), float(data.max())
     span = hi - lo
-    margin = pad * span if span > 0 else (0.1 * abs(hi) if hi != 0 else 1.0)
-    return lo - margin, hi + margin
+    margin = pad * span if span > 0 else 0.1 * abs(hi)
+    low, high = lo - margin, hi + margin
+    if not (math.isfinite(low) and math.isfinite(high)):
+        low, high = lo, hi  # no room for a margin near the float range's ends
+    if not low < high or not math.isfinite(high - low):
+        return (-1.0, 1.0) if abs(hi) < 1.0 else (min(lo, 0.0) - 1.0, max(hi, 0.0) + 1.0)
+    return low, high
 
 
 def nice_ticks(low, high, count=3, integer=False):
@@ -82,6 +94,8 @@ def nice_ticks(low, high, count=3, integer=False):
     if not (math.isfinite(span) and span > 0):
         return [float(low)] if math.isfinite(low) else []
     raw = span / (max(count, 1) + 1)
+    if not (math.isfinite(raw) and raw > 1e-300):
+        return [float(low)] if math.isfinite(low) else []  # a span at the float range's ends
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     if integer:
@@ -129,8 +143,28 @@ def _text(x, y, text, size, anchor="start", color="#333", weight=None):
     bold = f' font-weight="{weight}"' if weight else ""
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-        f'fill="{color}"{bold}>{html.escape(text)}</text>'
+        f'fill="{color}"{bold}>{html.escape(_CONTROL.sub("", text))}</text>'
     )
+
+
+def _shortened(text, width):
+    """`text` cut with an ellipsis to fit about `width` pixels of title text."""
+    most = max(4, int(width / _CHAR_WIDTH))
+    return text if len(text) <= most else text[: most - 1] + "\u2026"
+
+
+def tick_labels(ticks):
+    """Formats ticks with 3 significant digits, or as many more as keep them distinct.
+
+    Example:
+        >>> tick_labels([0.5, 1.0]), tick_labels([1234.0, 1236.0, 1238.0])
+        (['0.5', '1'], ['1234', '1236', '1238'])
+    """
+    for digits in range(3, 18):
+        labels = [f"{t:.{digits}g}" for t in ticks]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 class CurvePanels:
@@ -210,14 +244,15 @@ class CurvePanels:
         self.limits[key] = (lo, hi)
         overall = key.startswith("overall")
         color = "black" if overall else _COLORS[k % len(_COLORS)]
-        out = [_text((left + right) / 2, top - 4, key, 9.5, "middle", "#222")]
-        for tick in nice_ticks(lo, hi, 3):
+        out = [_text((left + right) / 2, top - 4, _shortened(key, right - left), 9.5, "middle")]
+        ticks = nice_ticks(lo, hi, 3)
+        for tick, label in zip(ticks, tick_labels(ticks)):
             y = bottom - (tick - lo) / (hi - lo) * (bottom - top)
             out.append(
                 f'<line x1="{left:.1f}" x2="{right:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                 'stroke="#ddd" stroke-width="0.6"/>'
             )
-            out.append(_text(left - 3, y + 3, f"{tick:.3g}", 8, "end"))
+            out.append(_text(left - 3, y + 3, label, 8, "end"))
         for tick in x_ticks:
             xt = left + tick / x_end * (right - left)
             out.append(
@@ -234,7 +269,7 @@ class CurvePanels:
         if n:
             px = left + x[:n] / x_end * (right - left)
             py = bottom - (values[:n] - lo) / (hi - lo) * (bottom - top)
-            py = np.clip(py, top - _FAR, bottom + _FAR)  # NaN stays NaN
+            py = np.clip(py, top - _FAR, bottom + _FAR)  # NaN stays NaN (a gap), inf a spike
             for xs, ys in _segments(px, py):
                 xs, ys = _columns(xs, ys)
                 tag = "polyline" if xs.size > 1 else "circle"

@@ -5,11 +5,11 @@ records numbers and, when the wall-clock throttles allow, hands the latest
 snapshot to one of two render threads (`vis_widgets.frames`). The image
 thread encodes the picture and publishes `image_png` and `range_text` with
 the progress (`iteration`, `seconds`, `finished`); the curve thread
-publishes `curves_svg` and `values_html`. Two threads, so a slow curve draw
-(the first one loads matplotlib's fonts) never holds the picture back; each
-trait has one writer. Views follow those traits through links (`widget`
-builds the standalone ones; a `Dashboard` builds its own); owners steer it
-through `raw`, `labels`, `display` and `shown`. Nothing else reaches into it.
+publishes `curves_svg` and `values_html`. Two threads, so neither kind of
+frame waits for the other; each trait has one writer. Views follow those
+traits through links (`widget` builds the standalone ones; a `Dashboard`
+builds its own); owners steer it through `raw`, `labels`, `display` and
+`shown`. Nothing else reaches into it.
 """
 
 import math

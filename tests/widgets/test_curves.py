@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from widgetkit import SVG, svg_size, svg_tree
 
-from vis_widgets.curves import CurvePanels, nice_ticks, placeholder_svg, values_html
+from vis_widgets.core.callbacks import reads_arrays
+from vis_widgets.curves import CurvePanels, nice_ticks, placeholder_svg, tick_labels, values_html
+from vis_widgets.layer_run import GridFeed
+from vis_widgets.liveplot import LivePlot
+from vis_widgets.recorder import RunRecorder
+from vis_widgets.runner import StopMonitor
 from vis_widgets.series import LossSeries
 
 
@@ -82,7 +87,10 @@ def test_the_first_steps_leave_the_axis_and_a_nan_breaks_the_line():
     assert [len(line) for line in lines] == [25, 14]  # split at the NaN, nothing dropped
     top = _frames(root)[0][1]
     assert lines[0][0, 1] < top  # the first point is drawn above the axis (and clipped)
-    assert len(list(root.iter(f"{SVG}clipPath"))) == 1
+    clips = {c.get("id") for c in root.iter(f"{SVG}clipPath")}
+    assert len(clips) == 1
+    for line in root.iter(f"{SVG}polyline"):  # every line is clipped to its panel
+        assert line.get("clip-path") == f"url(#{next(iter(clips))})"
     nan = panels.render(np.arange(5), {"overall loss": np.full(5, np.nan)}, 5)
     assert _lines(svg_tree(nan)) == [] and panels.limits["overall loss"] == (-1.0, 1.0)
     panels.render(np.arange(3), {"TV(2.0) Loss": np.zeros(3)}, 5)
@@ -102,8 +110,13 @@ def test_a_long_line_keeps_each_pixel_columns_extremes():
 
 
 def test_labels_are_escaped_and_the_placeholder_is_a_picture():
-    svg = CurvePanels().render(np.arange(3), {"<b>&'": np.ones(3)}, 3, "a < b")
-    assert "<b>&'" in _titles(svg_tree(svg)) and "a < b" in _titles(svg_tree(svg))
+    svg = CurvePanels().render(
+        np.arange(3), {"<b>&'": np.ones(3), "a\x01b": np.ones(3)}, 3, "a < b"
+    )
+    assert {"<b>&'", "ab", "a < b"} <= set(_titles(svg_tree(svg)))  # control characters dropped
+    long = "ActivationMax Loss of a layer with a very long name indeed"
+    title = _titles(svg_tree(CurvePanels().render(np.arange(3), {long: np.ones(3)}, 3)))[0]
+    assert title.endswith("\u2026") and long.startswith(title[:-1]) and len(title) < 40
     empty = placeholder_svg(460, 242, "the curves appear here")
     assert svg_size(empty) == (460, 242) and _titles(svg_tree(empty)) == ["the curves appear here"]
 
@@ -124,6 +137,28 @@ def test_ticks_are_round_and_inside_the_axis(low, high, count, integer):
         assert round(mantissa, 6) in (1, 2, 2.5, 5)
         assert not integer or steps[0] >= 1
     assert nice_ticks(1.0, 1.0) == [1.0] and nice_ticks(0.0, np.inf) == [0.0]
+    assert len(set(tick_labels(ticks))) == len(ticks)  # labels tell the ticks apart
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[-1234.0, -1236.0, -1240.0], [1000.0, 1002.0, 1010.0], [5e-324] * 5, [0.0, 1.7e308, 1e308],
+     [-0.0, 0.0], [1e-30, 2e-30], [3.0], [np.inf, -np.inf, 1.0]],
+)  # fmt: skip
+def test_any_finite_data_gives_a_picture_with_distinct_round_ticks(values):
+    panels = CurvePanels()
+    values = np.asarray(values)
+    svg = panels.render(np.arange(values.size), {"a": values}, values.size)
+    lo, hi = panels.limits["a"]
+    assert np.isfinite([lo, hi]).all() and lo < hi
+    labels = [t.text for t in svg_tree(svg).iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert labels and len(set(labels)) == len(labels)
+
+
+def test_the_widgets_callbacks_never_read_the_arrays():
+    # a run watched by the dashboard spares the engine the per-iteration numpy copies
+    for callback in (LivePlot, LossSeries, StopMonitor, RunRecorder, GridFeed):
+        assert not reads_arrays(callback), callback
 
 
 def test_the_values_table_gives_each_terms_latest_value(tiny_opt):
