@@ -33,9 +33,9 @@ def ignores_arrays(method):
     When every callback of a run is so marked, the optimizer skips copying
     the gradients and the input to numpy after each iteration and passes
     `None` for both (on small models those copies are a few percent of the
-    run; the losses are still fetched every iteration). The mark belongs to the method,
-    not the class: a subclass that overrides `callback` reads the arrays
-    again unless it marks its own method too.
+    run; the losses are still fetched every iteration). The mark belongs to
+    the method, not the class: a subclass that overrides `callback` reads
+    the arrays again unless it marks its own method too.
 
     Args:
         method: a `callback(self, i, named_losses, overall_loss, grads, wrt_value)`.
@@ -138,8 +138,8 @@ class CallbackList:
 
     `begin` calls `set_optimizer` and `on_begin` of each callback in turn;
     `iteration` calls each `callback`; `reads_arrays` tells the optimizer
-    whether any of them reads `grads` and `wrt_value`; `end` calls every `on_end`, also when
-    one of them raises. When the run itself succeeded, the first `on_end`
+    whether any of them reads `grads` and `wrt_value`; `end` calls every
+    `on_end`, also when one of them raises. When the run itself succeeded, the first `on_end`
     error is raised after all of them ran; when the run failed, the run's own
     error wins and `on_end` errors become warnings.
 

@@ -90,22 +90,17 @@ def nice_ticks(low, high, count=3, integer=False):
         >>> nice_ticks(-0.93, 0.41)
         [-0.5, 0.0]
     """
-    span = high - low
-    if not (math.isfinite(span) and span > 0):
+    raw = (high - low) / (max(count, 1) + 1)
+    if not (math.isfinite(raw) and raw > 1e-300):  # no span, or one at the float range's ends
         return [float(low)] if math.isfinite(low) else []
-    raw = span / (max(count, 1) + 1)
-    if not (math.isfinite(raw) and raw > 1e-300):
-        return [float(low)] if math.isfinite(low) else []  # a span at the float range's ends
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     if integer:
         step = max(1.0, round(step))
-    first = math.ceil(low / step - 1e-9)
     ticks = []
-    k = first
+    k = math.ceil(low / step - 1e-9)
     while k * step <= high + 1e-9 * step:
-        value = round(k * step / step) * step
-        ticks.append(0.0 if abs(value) < 1e-12 * step else float(value))
+        ticks.append(float(k * step))
         k += 1
     return ticks
 
@@ -119,7 +114,7 @@ def _columns(px, py):
     ends = np.r_[starts[1:], px.size] - 1
     low = np.minimum.reduceat(py, starts)
     high = np.maximum.reduceat(py, starts)
-    # each column as 4 points at its x: first, low, high, last (SVG y grows down)
+    # each column as 4 points at its x: first, bottom-most, top-most, last
     xs = np.repeat(px[starts], 4)
     ys = np.stack([py[starts], high, low, py[ends]], axis=1).ravel()
     return xs, ys
@@ -139,11 +134,10 @@ def _points(xs, ys):
     return ("%.1f,%.1f " * xs.size % tuple(pairs)).rstrip()
 
 
-def _text(x, y, text, size, anchor="start", color="#333", weight=None):
-    bold = f' font-weight="{weight}"' if weight else ""
+def _text(x, y, text, size, anchor="start", color="#333"):
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-        f'fill="{color}"{bold}>{html.escape(_CONTROL.sub("", text))}</text>'
+        f'fill="{color}">{html.escape(_CONTROL.sub("", text))}</text>'
     )
 
 
@@ -178,7 +172,6 @@ class CurvePanels:
     Attributes:
         limits: `{label: (low, high)}`, each panel's y axis in the latest
             picture.
-        renders: how many pictures were drawn.
 
     Example:
         ```python
@@ -191,7 +184,6 @@ class CurvePanels:
     def __init__(self, width=460, row_height=110, columns=2):
         self.width, self.row_height, self.columns = int(width), int(row_height), int(columns)
         self.limits = {}
-        self.renders = 0
 
     def size(self, panels):
         """`(width, height)` in pixels of a picture of `panels` panels."""
@@ -230,7 +222,6 @@ class CurvePanels:
             bottom_row = k >= len(keys) - self.columns
             parts.extend(self._panel(k, key, x, values, x_end, x_ticks, bottom_row))
         parts.append("</svg>")
-        self.renders += 1
         return "".join(parts).encode("utf-8")
 
     # ------------------------------------------------------------------ internals
@@ -270,19 +261,17 @@ class CurvePanels:
             px = left + x[:n] / x_end * (right - left)
             py = bottom - (values[:n] - lo) / (hi - lo) * (bottom - top)
             py = np.clip(py, top - _FAR, bottom + _FAR)  # NaN stays NaN (a gap), inf a spike
+            clip = f'clip-path="url(#c{k})"'
             for xs, ys in _segments(px, py):
                 xs, ys = _columns(xs, ys)
-                tag = "polyline" if xs.size > 1 else "circle"
-                if tag == "circle":
+                if xs.size == 1:  # a lone point: a dot
+                    dot = f'cx="{xs[0]:.1f}" cy="{ys[0]:.1f}" r="1.2" fill="{color}"'
+                    out.append(f"<circle {dot} {clip}/>")
+                else:
                     out.append(
-                        f'<circle cx="{xs[0]:.1f}" cy="{ys[0]:.1f}" r="1.2" fill="{color}" '
-                        f'clip-path="url(#c{k})"/>'
+                        f'<polyline points="{_points(xs, ys)}" fill="none" stroke="{color}" '
+                        f'stroke-width="1.2" stroke-linejoin="round" {clip}/>'
                     )
-                    continue
-                out.append(
-                    f'<polyline points="{_points(xs, ys)}" fill="none" stroke="{color}" '
-                    f'stroke-width="1.2" stroke-linejoin="round" clip-path="url(#c{k})"/>'
-                )
         out.append(
             f'<rect x="{left:.1f}" y="{top:.1f}" width="{right - left:.1f}" '
             f'height="{bottom - top:.1f}" fill="none" stroke="#888" stroke-width="0.8"/>'

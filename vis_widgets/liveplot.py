@@ -38,7 +38,7 @@ from vis_widgets.series import LossSeries
 
 MAX_FRAME_BYTES = 16 * 2**20
 IMAGE_PLACEHOLDER = ("the input appears here", 256, 256)
-CURVES_PLACEHOLDER = ("the loss curves appear at the first iteration", 460, 242)
+CURVES_PLACEHOLDER = ("the loss curves appear here during a run", 460, 242)
 
 
 def _check_fps(value, name):

@@ -91,6 +91,9 @@ def test_the_first_steps_leave_the_axis_and_a_nan_breaks_the_line():
     assert len(clips) == 1
     for line in root.iter(f"{SVG}polyline"):  # every line is clipped to its panel
         assert line.get("clip-path") == f"url(#{next(iter(clips))})"
+    lone = svg_tree(panels.render(np.arange(3), {"a": [np.nan, 2.0, np.nan]}, 3))
+    (dot,) = lone.iter(f"{SVG}circle")  # a point between gaps is a dot, clipped too
+    assert _lines(lone) == [] and dot.get("clip-path") == "url(#c0)"
     nan = panels.render(np.arange(5), {"overall loss": np.full(5, np.nan)}, 5)
     assert _lines(svg_tree(nan)) == [] and panels.limits["overall loss"] == (-1.0, 1.0)
     panels.render(np.arange(3), {"TV(2.0) Loss": np.zeros(3)}, 5)
